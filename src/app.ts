@@ -1,0 +1,25 @@
+import { Hono } from 'hono';
+import type { AppEnv, Deps } from './context';
+import { errorResponse, onError } from './http/errors';
+import { requireApiKey } from './http/middleware/auth';
+import { requestContext } from './http/middleware/request-context';
+import { accountRoutes } from './http/routes/account.routes';
+import { inferRoutes, predictRoutes } from './http/routes/inference.routes';
+import { openaiRoutes } from './http/routes/openai.routes';
+import { opsRoutes } from './http/routes/ops.routes';
+
+/** The Tollgate HTTP app. Runtime-free: each entry builds `deps` and serves `app.fetch`. */
+export function createApp(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestContext(deps));
+  app.route('/', opsRoutes);
+  app.use('/v1/*', requireApiKey);
+  app.use('/v2/*', requireApiKey);
+  app.route('/v1', openaiRoutes);
+  app.route('/v1', accountRoutes);
+  app.route('/v1/models', predictRoutes);
+  app.route('/v2/models', inferRoutes);
+  app.notFound((c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+  app.onError(onError);
+  return app;
+}

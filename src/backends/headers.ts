@@ -1,0 +1,47 @@
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer',
+  'transfer-encoding', 'upgrade',
+]);
+/** Request headers that never reach a backend: credentials, framing, and what the gateway sets itself. */
+const DROP_FROM_CLIENT = new Set([
+  ...HOP_BY_HOP, 'authorization', 'x-api-key', 'host', 'content-length', 'accept-encoding', 'cookie', 'x-request-id',
+  'expect',
+]);
+/** Response headers that never reach a client: framing, and the backend's own limits (the gateway's rule). */
+const DROP_FROM_BACKEND = new Set([...HOP_BY_HOP, 'content-length', 'content-encoding', 'keep-alive', 'set-cookie']);
+
+/** Headers for the backend call: the client's, less credentials and hop-by-hop ones, plus the gateway's. */
+export function upstreamHeaders(client: Headers, requestId: string, credential: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const connectionListed = listedInConnection(client.get('connection'));
+  client.forEach((value, name) => {
+    if (!DROP_FROM_CLIENT.has(name) && !connectionListed.has(name)) out[name] = value;
+  });
+  out['x-request-id'] = requestId;
+  out['accept-encoding'] = 'identity';
+  if (credential) out.authorization = `Bearer ${credential}`;
+  return out;
+}
+
+/** Headers for the client: the backend's, less hop-by-hop ones and its `x-ratelimit-*`, plus the request id. */
+export function clientHeaders(upstream: Record<string, string | string[] | undefined>, requestId: string): Headers {
+  const out = new Headers();
+  const connectionListed = listedInConnection(upstream.connection);
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || DROP_FROM_BACKEND.has(name) || connectionListed.has(name)) continue;
+    if (name.startsWith('x-ratelimit-')) continue;
+    if (Array.isArray(value)) for (const v of value) out.append(name, v);
+    else out.set(name, value);
+  }
+  out.set('x-request-id', requestId);
+  return out;
+}
+
+function listedInConnection(value: string | string[] | null | undefined): Set<string> {
+  if (!value) return EMPTY;
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+}
+
+const EMPTY = new Set<string>();

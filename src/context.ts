@@ -1,0 +1,38 @@
+import type { UpstreamClient } from './backends/types';
+import type { Db } from './db/types';
+import type { ChangeWatch } from './services/change-watch';
+import type { CallRecord, LedgerSink } from './services/ledger';
+import type { ModelCatalog } from './services/model-catalog.service';
+import type { Caller, KeyVerifier } from './services/verify-key.service';
+
+/** Limits the HTTP layer enforces on every request. */
+export interface HttpLimits {
+  maxBodyBytes: number;
+  maxResponseBytes: number;
+}
+
+/** Everything the app needs, built once by the runtime's entry (the composition root). */
+export interface Deps {
+  db: Db;
+  now(): number;
+  changes: ChangeWatch;
+  keys: KeyVerifier;
+  models: ModelCatalog;
+  ledger: LedgerSink;
+  upstream: UpstreamClient;
+  /** Reads a backend credential by env var name; never from the request. */
+  secret(name: string): string | undefined;
+  limits: HttpLimits;
+  log(level: 'info' | 'error', message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Hono environment: per-request variables set by middleware. */
+export interface AppEnv {
+  Variables: {
+    deps: Deps;
+    requestId: string;
+    caller: Caller;
+    call: CallRecord | undefined;
+    errorStyle: 'openai' | 'problem';
+  };
+}

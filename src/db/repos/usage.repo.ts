@@ -1,0 +1,97 @@
+import { and, eq, gte, lt, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { usageEvents, type NewUsageEvent } from '../schema';
+import type { Db } from '../types';
+
+/** Dimensions usage can be grouped by. */
+export type UsageGroup = 'customer' | 'key' | 'model' | 'day';
+
+/** Which ledger rows to sum. Times are epoch ms, `to` exclusive. */
+export interface UsageFilter {
+  customerId?: string;
+  keyId?: string;
+  model?: string;
+  from?: number;
+  to?: number;
+}
+
+/** One aggregated line of usage. Group columns are present only when grouped by. */
+export interface UsageLine {
+  customerId?: string;
+  keyId?: string;
+  model?: string;
+  day?: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  predictions: number;
+  estimated: number;
+}
+
+const day = sql<string>`strftime('%Y-%m-%d', ${usageEvents.startedAt} / 1000, 'unixepoch')`;
+const GROUP_COLUMNS = {
+  customer: { customerId: usageEvents.customerId },
+  key: { keyId: usageEvents.keyId },
+  model: { model: usageEvents.model },
+  day: { day },
+} as const;
+const GROUP_EXPRS: Record<UsageGroup, SQL | SQLiteColumn> = {
+  customer: usageEvents.customerId,
+  key: usageEvents.keyId,
+  model: usageEvents.model,
+  day,
+};
+const total = (col: SQLWrapper) => sql<number>`coalesce(sum(${col}), 0)`.mapWith(Number);
+
+/** Sums the ledger by the chosen dimensions. */
+export async function sumUsage(db: Db, filter: UsageFilter, groups: UsageGroup[]): Promise<UsageLine[]> {
+  const where = and(
+    filter.customerId ? eq(usageEvents.customerId, filter.customerId) : undefined,
+    filter.keyId ? eq(usageEvents.keyId, filter.keyId) : undefined,
+    filter.model ? eq(usageEvents.model, filter.model) : undefined,
+    filter.from !== undefined ? gte(usageEvents.startedAt, filter.from) : undefined,
+    filter.to !== undefined ? lt(usageEvents.startedAt, filter.to) : undefined,
+  );
+  const columns = Object.assign({}, ...groups.map((g) => GROUP_COLUMNS[g]));
+  const rows = await db
+    .select({
+      ...columns,
+      requests: sql<number>`count(*)`.mapWith(Number),
+      errors: total(sql`${usageEvents.status} >= 400`),
+      promptTokens: total(usageEvents.promptTokens),
+      completionTokens: total(usageEvents.completionTokens),
+      cachedTokens: total(usageEvents.cachedTokens),
+      reasoningTokens: total(usageEvents.reasoningTokens),
+      predictions: total(usageEvents.predictions),
+      estimated: total(usageEvents.estimated),
+    })
+    .from(usageEvents)
+    .where(where)
+    .groupBy(...groups.map((g) => GROUP_EXPRS[g]))
+    .orderBy(...groups.map((g) => GROUP_EXPRS[g]));
+  return rows as UsageLine[];
+}
+
+/**
+ * A prepared idempotent ledger insert for better-sqlite3 (the Node hot path). Call it inside a
+ * transaction; a duplicate id is ignored, so replaying a batch never double-counts.
+ */
+export function prepareUsageInsert(db: BetterSQLite3Database<Record<string, unknown>>) {
+  const p = (name: keyof NewUsageEvent) => sql.placeholder(name);
+  const statement = db
+    .insert(usageEvents)
+    .values({
+      id: p('id'), keyId: p('keyId'), customerId: p('customerId'), model: p('model'), backendId: p('backendId'),
+      route: p('route'), status: p('status'), stream: p('stream'), promptTokens: p('promptTokens'),
+      completionTokens: p('completionTokens'), cachedTokens: p('cachedTokens'), reasoningTokens: p('reasoningTokens'),
+      predictions: p('predictions'), estimated: p('estimated'), errorCode: p('errorCode'), usageRaw: p('usageRaw'),
+      startedAt: p('startedAt'), finishedAt: p('finishedAt'),
+    })
+    .onConflictDoNothing({ target: usageEvents.id })
+    .prepare();
+  return (row: NewUsageEvent) => statement.run(row as Record<string, unknown>);
+}

@@ -1,0 +1,5 @@
+export * from './plans';
+export * from './customers';
+export * from './api-keys';
+export * from './models';
+export * from './usage-events';

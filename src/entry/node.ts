@@ -1,0 +1,97 @@
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createApp } from '../app';
+import { parseConfig, type Config } from '../config';
+import { startModelServer, type ModelServer } from '../demo/model-server';
+import { buildNodeDeps } from '../platform/node/deps';
+import { migrateSqlite, openSqlite } from '../platform/node/sqlite';
+import { seedDemo, type DemoSeed } from '../services/demo-seed.service';
+import { handleClientError } from '../platform/node/client-error';
+
+/** A running Tollgate on Node. */
+export interface RunningGateway {
+  url: string;
+  port: number;
+  demo: ModelServer | null;
+  seeded: DemoSeed | null;
+  stop(): Promise<void>;
+}
+
+/** Starts Tollgate: open and migrate SQLite, build deps, optionally start the demo backend, serve. */
+export async function startGateway(config: Config, env: Record<string, string | undefined> = process.env): Promise<RunningGateway> {
+  const store = openSqlite(config.TOLLGATE_DB, config.TOLLGATE_DURABILITY);
+  migrateSqlite(store);
+  const deps = buildNodeDeps(store, config, env);
+  const demo = config.TOLLGATE_DEMO ? await startModelServer({ port: config.TOLLGATE_DEMO_PORT, host: '127.0.0.1' }) : null;
+  const seeded = demo ? await seedDemo(deps, demo.url) : null;
+  const app = createApp(deps);
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve(
+      { fetch: app.fetch, port: config.PORT, hostname: config.HOST, serverOptions: { maxHeaderSize: config.TOLLGATE_MAX_HEADER_BYTES } },
+      () => resolve(s as Server),
+    ) as Server;
+  });
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', handleClientError);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Stop taking connections, let in-flight calls finish (their ledger rows commit), then close the store.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await deps.ledger.flush();
+      await deps.upstream.close();
+      await demo?.close();
+      store.close();
+    })());
+  return { url: `http://${host}:${port}`, port, demo, seeded, stop };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = parseConfig(process.env);
+  } catch (error) {
+    console.error(String((error as Error).message));
+    process.exit(2);
+  }
+  const gateway = await startGateway(config);
+  console.log(`Tollgate listening on ${gateway.url} (database ${config.TOLLGATE_DB}, durability ${config.TOLLGATE_DURABILITY})`);
+  if (gateway.demo) console.log(`Demo model backend on ${gateway.demo.url}`);
+  if (gateway.seeded) printDemo(gateway.url, gateway.seeded);
+  const shutdown = (signal: string) => {
+    console.log(`${signal}: draining…`);
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    gateway.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function printDemo(url: string, seed: DemoSeed): void {
+  console.log(`
+First start: created a demo customer and key. The key is shown ONCE — copy it now:
+
+  ${seed.secret}
+
+Try it:
+  curl ${url}/v1/chat/completions \\
+    -H "Authorization: Bearer ${seed.secret}" -H "content-type: application/json" \\
+    -d '{"model":"demo-chat","messages":[{"role":"user","content":"Hello, Tollgate!"}]}'
+
+Or with the openai SDK:
+  import OpenAI from 'openai';
+  const client = new OpenAI({ baseURL: '${url}/v1', apiKey: '${seed.secret}' });
+  const reply = await client.chat.completions.create({ model: 'demo-chat', messages: [{ role: 'user', content: 'Hello!' }] });
+
+Models: ${seed.models.join(', ')}. Usage: curl ${url}/v1/usage -H "Authorization: Bearer <key>"
+`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,34 @@
+import type { Config } from '../../config';
+import type { Deps } from '../../context';
+import type { Db } from '../../db/types';
+import { createChangeWatch } from '../../services/change-watch';
+import { ModelCatalog } from '../../services/model-catalog.service';
+import { KeyVerifier } from '../../services/verify-key.service';
+import { GroupCommitLedger } from './group-commit-ledger';
+import type { SqliteStore } from './sqlite';
+import { UndiciUpstream } from './undici-upstream';
+
+/** The Node composition root: builds every dependency the app reads from `c.var.deps`. */
+export function buildNodeDeps(store: SqliteStore, config: Config, env: Record<string, string | undefined> = process.env): Deps {
+  const db = store.db as unknown as Db;
+  const dataVersion = store.sqlite.prepare('PRAGMA data_version').pluck();
+  const changes = createChangeWatch(() => dataVersion.get() as number);
+  const now = () => Date.now();
+  const quiet = config.TOLLGATE_LOG === 'silent';
+  return {
+    db,
+    now,
+    changes,
+    keys: new KeyVerifier(db, now, changes, config.TOLLGATE_KEY_CACHE_SIZE),
+    models: new ModelCatalog(db, changes),
+    ledger: new GroupCommitLedger(store.sqlite, store.db),
+    upstream: new UndiciUpstream(),
+    secret: (name) => env[name],
+    limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },
+    log: (level, message, fields) => {
+      if (quiet && level === 'info') return;
+      const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
+      (level === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
+    },
+  };
+}

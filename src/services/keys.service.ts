@@ -1,0 +1,112 @@
+import { findKey, insertKey, insertKeyStatement, listKeys, retireKeyStatement, revokeKey } from '../db/repos/keys.repo';
+import { runAtomic } from '../db/atomic';
+import type { ApiKeyRow } from '../db/schema';
+import { mintKey, type KeyEnvironment } from '../domain/api-key';
+import { ServiceError } from '../domain/errors';
+import { newId } from '../domain/ids';
+import type { AdminDeps } from './admin';
+import { getCustomer } from './customers.service';
+
+/** A key as admins see it: never the secret or its hash. */
+export type KeyView = Omit<ApiKeyRow, 'hash'> & { state: 'active' | 'revoked' | 'expired' };
+
+/** A new key: the secret appears here once and is stored nowhere. */
+export interface CreatedKey {
+  key: KeyView;
+  secret: string;
+}
+
+/** The admin view of a key row at `now`. */
+export function viewKey(row: ApiKeyRow, now: number): KeyView {
+  const { hash: _hash, ...rest } = row;
+  const state = row.revokedAt !== null && row.revokedAt <= now ? 'revoked' : row.expiresAt !== null && row.expiresAt <= now ? 'expired' : 'active';
+  return { ...rest, state };
+}
+
+function newKeyRow(customerId: string, now: number, input: KeyOptions) {
+  const minted = mintKey(input.environment ?? 'live');
+  const row: ApiKeyRow = {
+    id: newId('key'),
+    customerId,
+    name: input.name ?? null,
+    hash: minted.hash,
+    displayPrefix: minted.displayPrefix,
+    environment: minted.environment,
+    allowedModels: input.allowedModels?.length ? input.allowedModels : null,
+    expiresAt: input.expiresAt ?? null,
+    revokedAt: null,
+    rolledTo: null,
+    createdAt: now,
+  };
+  return { row, secret: minted.secret };
+}
+
+/** Options a key is created with. */
+export interface KeyOptions {
+  name?: string | null;
+  environment?: KeyEnvironment;
+  allowedModels?: string[] | null;
+  expiresAt?: number | null;
+}
+
+/** Issues a key for a customer (by id or name). */
+export async function createKey(deps: AdminDeps, customer: string, input: KeyOptions = {}): Promise<CreatedKey> {
+  const owner = await getCustomer(deps, customer);
+  const now = deps.now();
+  if (input.expiresAt != null && input.expiresAt <= now) {
+    throw new ServiceError('invalid_request', 'The expiry must be in the future.', 'expires_at');
+  }
+  const { row, secret } = newKeyRow(owner.id, now, input);
+  await insertKey(deps.db, row);
+  deps.changes.changed();
+  return { key: viewKey(row, now), secret };
+}
+
+/** Keys, optionally of one customer. */
+export async function getKeys(deps: AdminDeps, customer?: string): Promise<KeyView[]> {
+  const customerId = customer ? (await getCustomer(deps, customer)).id : undefined;
+  const now = deps.now();
+  return (await listKeys(deps.db, customerId)).map((k) => viewKey(k, now));
+}
+
+/** A key by id or unique display prefix. */
+export async function getKey(deps: AdminDeps, idOrPrefix: string): Promise<KeyView> {
+  return viewKey(await keyRow(deps, idOrPrefix), deps.now());
+}
+
+/** Revokes a key; the next request with it is refused. Revoking twice is harmless. */
+export async function revokeApiKey(deps: AdminDeps, idOrPrefix: string): Promise<KeyView> {
+  const row = await keyRow(deps, idOrPrefix);
+  const now = deps.now();
+  await revokeKey(deps.db, row.id, now);
+  deps.changes.changed();
+  return viewKey({ ...row, revokedAt: row.revokedAt ?? now }, now);
+}
+
+/**
+ * Rolls a key: issues a successor with the same settings and lets the old one live `graceMs` more
+ * (0 = retire it now). Both changes commit together.
+ */
+export async function rollApiKey(deps: AdminDeps, idOrPrefix: string, graceMs: number): Promise<CreatedKey & { previous: KeyView }> {
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new ServiceError('invalid_request', 'The grace period must be zero or more.', 'grace');
+  const old = await keyRow(deps, idOrPrefix);
+  const now = deps.now();
+  const oldView = viewKey(old, now);
+  if (oldView.state !== 'active') throw new ServiceError('conflict', `Key ${old.id} is ${oldView.state}; only active keys can be rolled.`);
+  const { row, secret } = newKeyRow(old.customerId, now, {
+    name: old.name,
+    environment: old.environment,
+    allowedModels: old.allowedModels,
+    expiresAt: old.expiresAt,
+  });
+  const oldExpiry = Math.min(now + graceMs, old.expiresAt ?? Infinity);
+  await runAtomic(deps.db, [insertKeyStatement(deps.db, row), retireKeyStatement(deps.db, old.id, oldExpiry, row.id)]);
+  deps.changes.changed();
+  return { key: viewKey(row, now), secret, previous: viewKey({ ...old, expiresAt: oldExpiry, rolledTo: row.id }, now) };
+}
+
+async function keyRow(deps: AdminDeps, idOrPrefix: string): Promise<ApiKeyRow> {
+  const row = await findKey(deps.db, idOrPrefix);
+  if (!row) throw new ServiceError('not_found', `No key '${idOrPrefix}' (give its id or a unique prefix).`, 'key');
+  return row;
+}
