@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { createApp } from '../app';
+import type { Deps } from '../context';
 import { parseConfig, type Config } from '../config';
 import { startModelServer, type ModelServer } from '../demo/model-server';
 import { buildNodeDeps } from '../platform/node/deps';
@@ -11,6 +12,7 @@ import { handleClientError } from '../platform/node/client-error';
 /** A running Tollgate on Node. */
 export interface RunningGateway {
   url: string;
+  deps: Deps;
   port: number;
   demo: ModelServer | null;
   seeded: DemoSeed | null;
@@ -49,7 +51,7 @@ export async function startGateway(config: Config, env: Record<string, string | 
       await demo?.close();
       store.close();
     })());
-  return { url: `http://${host}:${port}`, port, demo, seeded, stop };
+  return { url: `http://${host}:${port}`, deps, port, demo, seeded, stop };
 }
 
 async function main(): Promise<void> {
