@@ -1,7 +1,7 @@
-import { findKey, insertKey, insertKeyStatement, listKeys, retireKeyStatement, revokeKey } from '../db/repos/keys.repo';
+import { findKey, findKeyByHash, insertKey, insertKeyStatement, listKeys, retireKeyStatement, revokeKey } from '../db/repos/keys.repo';
 import { runAtomic } from '../db/atomic';
 import type { ApiKeyRow } from '../db/schema';
-import { mintKey, type KeyEnvironment } from '../domain/api-key';
+import { hashKey, isWellFormedKey, mintKey, type KeyEnvironment } from '../domain/api-key';
 import { ServiceError } from '../domain/errors';
 import { newId } from '../domain/ids';
 import type { AdminDeps } from './admin';
@@ -106,7 +106,9 @@ export async function rollApiKey(deps: AdminDeps, idOrPrefix: string, graceMs: n
 }
 
 async function keyRow(deps: AdminDeps, idOrPrefix: string): Promise<ApiKeyRow> {
-  const row = await findKey(deps.db, idOrPrefix);
+  const row = isWellFormedKey(idOrPrefix)
+    ? (await findKeyByHash(deps.db, hashKey(idOrPrefix)))?.key
+    : await findKey(deps.db, idOrPrefix);
   if (!row) throw new ServiceError('not_found', `No key '${idOrPrefix}' (give its id or a unique prefix).`, 'key');
   return row;
 }

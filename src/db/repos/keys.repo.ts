@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, like } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { apiKeys, customers, type ApiKeyRow } from '../schema';
 import type { Db } from '../types';
 
@@ -36,8 +36,11 @@ export async function listKeys(db: Db, customerId?: string): Promise<ApiKeyRow[]
 export async function findKey(db: Db, idOrPrefix: string): Promise<ApiKeyRow | undefined> {
   const byId = await db.select().from(apiKeys).where(eq(apiKeys.id, idOrPrefix)).limit(1);
   if (byId[0]) return byId[0];
-  const byPrefix = await db.select().from(apiKeys).where(like(apiKeys.displayPrefix, `${idOrPrefix}%`)).limit(2);
-  return byPrefix.length === 1 ? byPrefix[0] : undefined;
+  // Display prefixes are 12 characters; a longer argument may be the whole secret's start.
+  const prefix = idOrPrefix.slice(0, 12);
+  const pattern = `${prefix.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+  const candidates = await db.select().from(apiKeys).where(sql`${apiKeys.displayPrefix} like ${pattern} escape '\\'`).limit(2);
+  return candidates.length === 1 ? candidates[0] : undefined;
 }
 
 /** Marks a key revoked at `at` unless it already is; returns whether anything changed. */
