@@ -21,7 +21,8 @@ export class SseMeter {
   /** Feeds upstream bytes; returns bytes that may go to the client now (possibly empty). */
   push(chunk: Uint8Array): Uint8Array {
     this.pending += this.decoder.decode(chunk, { stream: true });
-    if (this.pending.includes('\r')) this.pending = this.pending.replace(/\r\n?/g, '\n');
+    // A CR ending the chunk may be half of a CRLF split across chunks: keep it until the next one.
+    if (this.pending.includes('\r')) this.pending = this.pending.replace(/\r\n|\r(?!$)/g, '\n');
     let out = '';
     let boundary: number;
     while ((boundary = this.pending.indexOf('\n\n')) !== -1) {

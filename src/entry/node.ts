@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
 import { createApp } from '../app';
 import type { Deps } from '../context';
 import { parseConfig, type Config } from '../config';
@@ -54,15 +55,16 @@ export async function startGateway(config: Config, env: Record<string, string | 
   return { url: `http://${host}:${port}`, deps, port, demo, seeded, stop };
 }
 
-async function main(): Promise<void> {
+/** `npm start` and `tollgate serve`: start from `env`, print where it listens, drain on SIGTERM/SIGINT. */
+export async function runServer(env: Record<string, string | undefined> = process.env): Promise<void> {
   let config: Config;
   try {
-    config = parseConfig(process.env);
+    config = parseConfig(env);
   } catch (error) {
     console.error(String((error as Error).message));
     process.exit(2);
   }
-  const gateway = await startGateway(config);
+  const gateway = await startGateway(config, env);
   console.log(`Tollgate listening on ${gateway.url} (database ${config.TOLLGATE_DB}, durability ${config.TOLLGATE_DURABILITY})`);
   if (gateway.demo) console.log(`Demo model backend on ${gateway.demo.url}`);
   if (gateway.seeded) printDemo(gateway.url, gateway.seeded);
@@ -96,4 +98,4 @@ Models: ${seed.models.join(', ')}. Usage: curl ${url}/v1/usage -H "Authorization
 `);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await runServer();

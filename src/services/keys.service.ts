@@ -1,4 +1,4 @@
-import { findKey, findKeyByHash, insertKey, insertKeyStatement, listKeys, retireKeyStatement, revokeKey } from '../db/repos/keys.repo';
+import { findKeyByHash, findKeys, insertKey, insertKeyStatement, listKeys, retireKeyStatement, revokeKey } from '../db/repos/keys.repo';
 import { runAtomic } from '../db/atomic';
 import type { ApiKeyRow } from '../db/schema';
 import { hashKey, isWellFormedKey, mintKey, type KeyEnvironment } from '../domain/api-key';
@@ -93,6 +93,7 @@ export async function rollApiKey(deps: AdminDeps, idOrPrefix: string, graceMs: n
   const now = deps.now();
   const oldView = viewKey(old, now);
   if (oldView.state !== 'active') throw new ServiceError('conflict', `Key ${old.id} is ${oldView.state}; only active keys can be rolled.`);
+  if (old.rolledTo) throw new ServiceError('conflict', `Key ${old.id} was already rolled to ${old.rolledTo}; roll that key instead.`);
   const { row, secret } = newKeyRow(old.customerId, now, {
     name: old.name,
     environment: old.environment,
@@ -106,9 +107,13 @@ export async function rollApiKey(deps: AdminDeps, idOrPrefix: string, graceMs: n
 }
 
 async function keyRow(deps: AdminDeps, idOrPrefix: string): Promise<ApiKeyRow> {
-  const row = isWellFormedKey(idOrPrefix)
-    ? (await findKeyByHash(deps.db, hashKey(idOrPrefix)))?.key
-    : await findKey(deps.db, idOrPrefix);
+  if (isWellFormedKey(idOrPrefix)) {
+    const found = await findKeyByHash(deps.db, hashKey(idOrPrefix));
+    if (found) return found.key;
+  }
+  const rows = await findKeys(deps.db, idOrPrefix);
+  if (rows.length > 1) throw new ServiceError('invalid_request', `'${idOrPrefix}' matches several keys; give the key id.`, 'key');
+  const row = rows[0];
   if (!row) throw new ServiceError('not_found', `No key '${idOrPrefix}' (give its id or a unique prefix).`, 'key');
   return row;
 }

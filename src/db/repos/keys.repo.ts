@@ -32,15 +32,14 @@ export async function listKeys(db: Db, customerId?: string): Promise<ApiKeyRow[]
   return filtered.orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
 }
 
-/** A key by id, or by its display prefix when that is unique. */
-export async function findKey(db: Db, idOrPrefix: string): Promise<ApiKeyRow | undefined> {
+/** Keys matching an id, or else a display prefix (up to two, so callers can tell ambiguity). */
+export async function findKeys(db: Db, idOrPrefix: string): Promise<ApiKeyRow[]> {
   const byId = await db.select().from(apiKeys).where(eq(apiKeys.id, idOrPrefix)).limit(1);
-  if (byId[0]) return byId[0];
+  if (byId[0]) return byId;
   // Display prefixes are 12 characters; a longer argument may be the whole secret's start.
   const prefix = idOrPrefix.slice(0, 12);
   const pattern = `${prefix.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-  const candidates = await db.select().from(apiKeys).where(sql`${apiKeys.displayPrefix} like ${pattern} escape '\\'`).limit(2);
-  return candidates.length === 1 ? candidates[0] : undefined;
+  return db.select().from(apiKeys).where(sql`${apiKeys.displayPrefix} like ${pattern} escape '\\'`).limit(2);
 }
 
 /** Marks a key revoked at `at` unless it already is; returns whether anything changed. */

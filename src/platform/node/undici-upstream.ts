@@ -27,7 +27,8 @@ export class UndiciUpstream implements UpstreamClient {
         status: res.statusCode,
         headers: res.headers,
         body: mapBodyErrors(res.body),
-        abort: () => res.body.destroy(),
+        // An unread body destroyed without a listener would raise an uncaught 'error'.
+        abort: () => res.body.on('error', () => {}).destroy(),
       };
     } catch (error) {
       throw toFailure(error);
@@ -71,6 +72,10 @@ async function* mapBodyErrors(body: AsyncIterable<Uint8Array>): AsyncIterable<Ui
   try {
     yield* body;
   } catch (error) {
-    throw toFailure(error);
+    const failure = toFailure(error);
+    if (failure instanceof UpstreamFailure && failure.kind === 'unavailable') {
+      throw new UpstreamFailure('unavailable', `the model backend broke off its answer (${(error as { code?: string }).code ?? 'closed'})`);
+    }
+    throw failure;
   }
 }
