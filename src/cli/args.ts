@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { AdminDeps } from '../services/admin';
 import type { Output } from './output';
+import { parseDuration as parseDomainDuration } from '../domain/duration';
 
 /** A mistake in the command line itself (unknown verb or option, missing value): exit code 2. */
 export class UsageError extends Error {
@@ -115,13 +116,9 @@ export function parseCommandArgs(command: Command, argv: string[]): Args {
   };
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /** Parses `30d`, `12h`, `15m`, `90s`, `500ms`, `2w` (or `0`) into milliseconds; undefined when not a duration. */
 export function parseDuration(value: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(value.trim());
-  if (match) return Math.round(Number(match[1]) * UNIT_MS[match[2]]);
-  return value.trim() === '0' ? 0 : undefined;
+  return parseDomainDuration(value) ?? undefined;
 }
 
 /** Parses an integer option, or undefined when absent. */

@@ -1,6 +1,7 @@
 import { findCustomer, insertCustomer, listCustomers } from '../db/repos/customers.repo';
 import type { CustomerRow } from '../db/schema';
 import { ServiceError } from '../domain/errors';
+import { randomBase62 } from '../domain/base62';
 import { newId } from '../domain/ids';
 import type { AdminDeps } from './admin';
 import { getPlan } from './plans.service';
@@ -8,7 +9,7 @@ import { getPlan } from './plans.service';
 /** Creates a customer, optionally on a plan (by id or name). */
 export async function createCustomer(
   deps: AdminDeps,
-  input: { name: string; email?: string | null; plan?: string | null; stripeCustomerId?: string | null },
+  input: { name: string; email?: string | null; plan?: string | null; stripeCustomerId?: string | null; webhookUrl?: string | null },
 ): Promise<CustomerRow> {
   const name = input.name.trim();
   if (!name) throw new ServiceError('invalid_request', 'A customer needs a name.', 'name');
@@ -20,6 +21,8 @@ export async function createCustomer(
     planId: plan?.id ?? null,
     status: 'active',
     stripeCustomerId: input.stripeCustomerId ?? null,
+    webhookUrl: input.webhookUrl ?? null,
+    webhookSecret: input.webhookUrl ? `whsec_${randomBase62(32)}` : null,
     createdAt: deps.now(),
   };
   await insertCustomer(deps.db, row);

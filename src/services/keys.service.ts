@@ -33,6 +33,7 @@ function newKeyRow(customerId: string, now: number, input: KeyOptions) {
     displayPrefix: minted.displayPrefix,
     environment: minted.environment,
     allowedModels: input.allowedModels?.length ? input.allowedModels : null,
+    limitOverrides: input.limitOverrides ?? null,
     expiresAt: input.expiresAt ?? null,
     revokedAt: null,
     rolledTo: null,
@@ -46,6 +47,7 @@ export interface KeyOptions {
   name?: string | null;
   environment?: KeyEnvironment;
   allowedModels?: string[] | null;
+  limitOverrides?: Record<string, unknown> | null;
   expiresAt?: number | null;
 }
 
@@ -98,6 +100,7 @@ export async function rollApiKey(deps: AdminDeps, idOrPrefix: string, graceMs: n
     name: old.name,
     environment: old.environment,
     allowedModels: old.allowedModels,
+    limitOverrides: old.limitOverrides,
     expiresAt: old.expiresAt,
   });
   const oldExpiry = Math.min(now + graceMs, old.expiresAt ?? Infinity);

@@ -29,7 +29,7 @@ export interface CallRecord {
 export async function recordCall(
   ledger: LedgerSink,
   call: CallRecord,
-  outcome: { status: number; units: Units; errorCode?: string | null; finishedAt: number },
+  outcome: { status: number; units: Units; errorCode?: string | null; finishedAt: number; costMicros?: number },
 ): Promise<void> {
   if (call.recorded) return;
   call.recorded = true;
@@ -50,6 +50,7 @@ export async function recordCall(
     reasoningTokens: billable ? u.reasoningTokens : 0,
     predictions: billable ? u.predictions : 0,
     estimated: u.estimated,
+    costMicros: billable ? (outcome.costMicros ?? 0) : 0,
     errorCode: outcome.errorCode ?? null,
     usageRaw: u.raw,
     startedAt: call.startedAt,

@@ -88,7 +88,7 @@ export function prepareUsageInsert(db: BetterSQLite3Database<Record<string, unkn
       id: p('id'), keyId: p('keyId'), customerId: p('customerId'), model: p('model'), backendId: p('backendId'),
       route: p('route'), status: p('status'), stream: p('stream'), promptTokens: p('promptTokens'),
       completionTokens: p('completionTokens'), cachedTokens: p('cachedTokens'), reasoningTokens: p('reasoningTokens'),
-      predictions: p('predictions'), estimated: p('estimated'), errorCode: p('errorCode'), usageRaw: p('usageRaw'),
+      predictions: p('predictions'), estimated: p('estimated'), costMicros: p('costMicros'), errorCode: p('errorCode'), usageRaw: p('usageRaw'),
       startedAt: p('startedAt'), finishedAt: p('finishedAt'),
     })
     .onConflictDoNothing({ target: usageEvents.id })

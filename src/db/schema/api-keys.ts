@@ -13,6 +13,8 @@ export const apiKeys = sqliteTable(
     displayPrefix: text('display_prefix').notNull(),
     environment: text('environment', { enum: ['live', 'test'] }).notNull(),
     allowedModels: text('allowed_models', { mode: 'json' }).$type<string[] | null>(),
+    /** Limits that replace the plan's for this key (same shape as a plan's limits), or null. */
+    limitOverrides: text('limit_overrides', { mode: 'json' }).$type<Record<string, unknown> | null>(),
     expiresAt: timeColumn('expires_at'),
     revokedAt: timeColumn('revoked_at'),
     rolledTo: text('rolled_to'),

@@ -10,6 +10,9 @@ export const customers = sqliteTable('customers', {
   planId: text('plan_id').references(() => plans.id),
   status: text('status', { enum: ['active', 'suspended'] }).notNull().default('active'),
   stripeCustomerId: text('stripe_customer_id'),
+  /** Where budget and credit alerts are delivered (HMAC-signed with `webhookSecret`). */
+  webhookUrl: text('webhook_url'),
+  webhookSecret: text('webhook_secret'),
   createdAt: timeColumn('created_at').notNull(),
 });
 

@@ -22,6 +22,8 @@ export const usageEvents = sqliteTable(
     reasoningTokens: integer('reasoning_tokens').notNull().default(0),
     predictions: integer('predictions').notNull().default(0),
     estimated: integer('estimated', { mode: 'boolean' }).notNull().default(false),
+    /** Price of the call in micro-units of the plan's currency (0 when the plan prices nothing). */
+    costMicros: integer('cost_micros').notNull().default(0),
     errorCode: text('error_code'),
     usageRaw: text('usage_raw'),
     startedAt: timeColumn('started_at').notNull(),
