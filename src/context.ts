@@ -2,6 +2,7 @@ import type { UpstreamClient } from './backends/types';
 import type { Db } from './db/types';
 import type { ChangeWatch } from './services/change-watch';
 import type { CallRecord, LedgerSink } from './services/ledger';
+import type { LimitsEngine } from './services/limits/types';
 import type { ModelCatalog } from './services/model-catalog.service';
 import type { Caller, KeyVerifier } from './services/verify-key.service';
 
@@ -19,6 +20,8 @@ export interface Deps {
   keys: KeyVerifier;
   models: ModelCatalog;
   ledger: LedgerSink;
+  /** Plans' rate limits, quotas, credits and budgets: reserve before forwarding, settle with the ledger row. */
+  limiter: LimitsEngine;
   upstream: UpstreamClient;
   /** Reads a backend credential by env var name; never from the request. */
   secret(name: string): string | undefined;

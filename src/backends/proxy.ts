@@ -35,6 +35,7 @@ export async function proxy(deps: Deps, p: ProxyCall): Promise<Response> {
     throw new ServiceError('upstream_error', `The model backend answered with status ${upstream.status}.`);
   }
   const headers = clientHeaders(upstream.headers, p.requestId);
+  for (const [name, value] of p.call.limitHeaders) headers.set(name, value);
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (upstream.status >= 400 || (p.metering.kind === 'openai' && !contentType.startsWith('text/event-stream'))) {
     return buffered(deps, p, upstream, headers);
@@ -44,7 +45,7 @@ export async function proxy(deps: Deps, p: ProxyCall): Promise<Response> {
   const settle = (end: RelayEnd) => {
     const units = meter ? streamUnits(meter, p.metering, end) : predictUnits(p.metering, upstream, end.kind !== 'complete');
     const errorCode = end.kind === 'client-aborted' ? 'client_aborted' : end.kind === 'upstream-failed' ? 'upstream_stream_error' : null;
-    return recordCall(deps.ledger, p.call, { status: upstream.status, units, errorCode, finishedAt: deps.now() });
+    return recordCall(deps, p.call, { status: upstream.status, units, errorCode, finishedAt: deps.now() });
   };
   return new Response(relayStream(upstream.body, filter, settle, upstream.abort), { status: upstream.status, headers });
 }
@@ -85,7 +86,7 @@ async function buffered(deps: Deps, p: ProxyCall, upstream: UpstreamResponse, he
     if (p.metering.kind === 'openai') units = p.adapter.unitsFromJson?.(parseJson(bytes)) ?? NO_UNITS;
     else units = predictUnits(p.metering, upstream, false);
   }
-  await recordCall(deps.ledger, p.call, {
+  await recordCall(deps, p.call, {
     status: upstream.status,
     units,
     errorCode: upstream.status >= 400 ? 'upstream_rejected' : null,

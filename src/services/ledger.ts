@@ -1,5 +1,6 @@
 import type { NewUsageEvent } from '../db/schema';
 import type { RouteName, Units } from '../backends/types';
+import type { LimitsEngine, Reservation } from './limits/types';
 
 /**
  * Where ledger rows go. `record` resolves only once the row is durably committed; callers hold the
@@ -23,19 +24,28 @@ export interface CallRecord {
   stream: boolean;
   /** Set once the ledger row is written, so no path can write a call twice. */
   recorded: boolean;
+  /** What the limits engine holds for this call until it settles; null when the plan limits nothing. */
+  reservation: Reservation | null;
+  /** Rate-limit response fields computed at reservation time, sent on every answer. */
+  limitHeaders: ReadonlyArray<readonly [string, string]>;
 }
 
-/** Writes the call's one ledger row (no-op if already written) and waits for its commit. */
+/**
+ * Settles the call's reservation and writes its one ledger row (no-op if already written), then waits for
+ * the commit. Settling and queueing the row happen in one synchronous step, so the limits engine's
+ * counters and the ledger never disagree about a settled call.
+ */
 export async function recordCall(
-  ledger: LedgerSink,
+  deps: { ledger: LedgerSink; limiter: LimitsEngine },
   call: CallRecord,
-  outcome: { status: number; units: Units; errorCode?: string | null; finishedAt: number; costMicros?: number },
+  outcome: { status: number; units: Units; errorCode?: string | null; finishedAt: number },
 ): Promise<void> {
   if (call.recorded) return;
   call.recorded = true;
   const billable = outcome.status < 400 || outcome.units.estimated;
   const u = outcome.units;
-  await ledger.record({
+  const costMicros = deps.limiter.settle(call.reservation, u, billable);
+  await deps.ledger.record({
     id: call.id,
     keyId: call.keyId,
     customerId: call.customerId,
@@ -50,7 +60,7 @@ export async function recordCall(
     reasoningTokens: billable ? u.reasoningTokens : 0,
     predictions: billable ? u.predictions : 0,
     estimated: u.estimated,
-    costMicros: billable ? (outcome.costMicros ?? 0) : 0,
+    costMicros,
     errorCode: outcome.errorCode ?? null,
     usageRaw: u.raw,
     startedAt: call.startedAt,

@@ -10,6 +10,7 @@ export interface Caller {
   customerId: string;
   planId: string | null;
   allowedModels: string[] | null;
+  limitOverrides: Record<string, unknown> | null;
   environment: 'live' | 'test';
 }
 
@@ -51,6 +52,7 @@ export class KeyVerifier {
       customerId: key.customerId,
       planId: found.planId,
       allowedModels: key.allowedModels ?? null,
+      limitOverrides: key.limitOverrides ?? null,
       environment: key.environment,
     };
   }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { listModels } from '../../db/repos/models.repo';
 import type { AppEnv } from '../../context';
+import type { LimitView } from '../../services/limits/types';
 import { monthStart, parseTime, queryUsage, usageLineJson } from '../../services/usage.service';
 
 /** `GET /v1/models` (what this key may call, OpenAI list shape) and `GET /v1/usage` (the caller's own usage). */
@@ -20,6 +21,7 @@ export const accountRoutes = new Hono<AppEnv>()
     const to = parseTime(c.req.query('to'), 'to') ?? deps.now() + 1;
     const customer = await queryUsage(deps.db, { customerId: caller.customerId, from, to }, ['model', 'day']);
     const key = await queryUsage(deps.db, { keyId: caller.keyId, from, to }, []);
+    const limits = await deps.limiter.describe(caller);
     return c.json({
       object: 'usage',
       customer_id: caller.customerId,
@@ -29,5 +31,13 @@ export const accountRoutes = new Hono<AppEnv>()
       totals: usageLineJson(customer.totals),
       key_totals: usageLineJson(key.totals),
       lines: customer.lines.map(usageLineJson),
+      limits: limits.map(limitJson),
     });
   });
+
+function limitJson(v: LimitView) {
+  return {
+    name: v.name, kind: v.kind, scope: v.scope, unit: v.unit, limit: v.limit, used: v.used, reserved: v.reserved,
+    remaining: v.remaining, resets_at: v.resetsAt, ...(v.mode ? { mode: v.mode, overage: v.overage } : {}),
+  };
+}

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { RouteName } from '../../backends/types';
 import type { AppEnv } from '../../context';
 import type { CallRecord } from '../../services/ledger';
+import type { ReserveRequest } from '../../services/limits/types';
 
 /** Opens the ledger record of a metered call; from here on every outcome writes exactly one row. */
 export function startCall(c: Context<AppEnv>, route: RouteName, model: string): CallRecord {
@@ -16,7 +17,17 @@ export function startCall(c: Context<AppEnv>, route: RouteName, model: string): 
     stream: false,
     startedAt: deps.now(),
     recorded: false,
+    reservation: null,
+    limitHeaders: [],
   };
   c.set('call', call);
   return call;
+}
+
+/** Reserves the call's possible cost under the caller's plan, or throws the 429 that says why not. */
+export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, request: ReserveRequest): Promise<void> {
+  const { deps, caller } = c.var;
+  const { reservation, headers } = await deps.limiter.reserve(caller, request);
+  call.reservation = reservation;
+  call.limitHeaders = headers;
 }

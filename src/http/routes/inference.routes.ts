@@ -6,7 +6,7 @@ import type { RouteName } from '../../backends/types';
 import type { AppEnv } from '../../context';
 import { ServiceError } from '../../domain/errors';
 import { limitedBody, parseJsonObject, readBody } from '../body';
-import { startCall } from './call';
+import { reserveLimits, startCall } from './call';
 
 function inferenceHandler(route: RouteName) {
   return async (c: Context<AppEnv>) => {
@@ -31,6 +31,7 @@ function inferenceHandler(route: RouteName) {
     } else {
       body = limitedBody(c.req.raw, deps.limits.maxBodyBytes);
     }
+    await reserveLimits(c, call, { model: entry.model.name, promptTokens: 0, maxTokens: 0, predictions: instances });
     return proxy(deps, {
       call,
       requestId,

@@ -6,13 +6,19 @@ import type { RouteName } from '../../backends/types';
 import type { AppEnv } from '../../context';
 import { ServiceError } from '../../domain/errors';
 import { parseJsonObject, readBody } from '../body';
-import { startCall } from './call';
+import { reserveLimits, startCall } from './call';
 
 const encoder = new TextEncoder();
 
-/** The text a prompt estimate is made from, used only when a stream is cut short. */
+/** The text a prompt estimate is made from (limits reservation; aborted streams). Over-counts a little: safe. */
 function promptText(body: Record<string, unknown>): string {
   return JSON.stringify(body.messages ?? body.prompt ?? body.input ?? '');
+}
+
+/** The completion cap the client asked for, if any. */
+function maxTokensOf(body: Record<string, unknown>): number | null {
+  const cap = body.max_completion_tokens ?? body.max_tokens;
+  return typeof cap === 'number' && Number.isInteger(cap) && cap >= 0 ? cap : null;
 }
 
 function openaiHandler(route: RouteName) {
@@ -48,6 +54,9 @@ function openaiHandler(route: RouteName) {
       body.model = backend.upstreamModel;
       changed = true;
     }
+    const promptTokens = estimateTokens(promptText(body));
+    const maxTokens = route === 'embeddings' ? 0 : maxTokensOf(body);
+    await reserveLimits(c, call, { model: entry.model.name, promptTokens, maxTokens, predictions: 0 });
     return proxy(deps, {
       call,
       requestId,
@@ -56,7 +65,7 @@ function openaiHandler(route: RouteName) {
       path,
       body: changed ? encoder.encode(JSON.stringify(body)) : raw,
       clientHeaders: c.req.raw.headers,
-      metering: { kind: 'openai', clientWantsUsage, estimatePromptTokens: () => estimateTokens(promptText(body)) },
+      metering: { kind: 'openai', clientWantsUsage, estimatePromptTokens: () => promptTokens },
     });
   };
 }

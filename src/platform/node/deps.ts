@@ -4,24 +4,39 @@ import type { Db } from '../../db/types';
 import { createChangeWatch } from '../../services/change-watch';
 import { ModelCatalog } from '../../services/model-catalog.service';
 import { KeyVerifier } from '../../services/verify-key.service';
+import { MemoryLimits } from '../../services/limits/engine';
+import { PlanLimitsCache } from '../../services/limits/plan-cache';
+import { SubjectStore } from '../../services/limits/subjects';
+import type { AlertSink } from '../../services/limits/types';
 import { GroupCommitLedger } from './group-commit-ledger';
 import type { SqliteStore } from './sqlite';
 import { UndiciUpstream } from './undici-upstream';
 
 /** The Node composition root: builds every dependency the app reads from `c.var.deps`. */
-export function buildNodeDeps(store: SqliteStore, config: Config, env: Record<string, string | undefined> = process.env): Deps {
+export function buildNodeDeps(
+  store: SqliteStore,
+  config: Config,
+  env: Record<string, string | undefined> = process.env,
+  alerts: AlertSink = { crossed: () => {} },
+): Deps {
   const db = store.db as unknown as Db;
   const dataVersion = store.sqlite.prepare('PRAGMA data_version').pluck();
   const changes = createChangeWatch(() => dataVersion.get() as number);
   const now = () => Date.now();
   const quiet = config.TOLLGATE_LOG === 'silent';
+  const ledger = new GroupCommitLedger(store.sqlite, store.db);
+  // flush() commits synchronously before returning, which the subject store relies on (see SubjectStore).
+  const subjects = new SubjectStore(db, () => void ledger.flush());
+  changes.subscribe(() => subjects.dropCredits());
+  setInterval(() => subjects.evictIdle(now()), 60_000).unref();
   return {
     db,
     now,
     changes,
     keys: new KeyVerifier(db, now, changes, config.TOLLGATE_KEY_CACHE_SIZE),
     models: new ModelCatalog(db, changes),
-    ledger: new GroupCommitLedger(store.sqlite, store.db),
+    ledger,
+    limiter: new MemoryLimits(new PlanLimitsCache(db, changes), subjects, now, alerts),
     upstream: new UndiciUpstream(),
     secret: (name) => env[name],
     limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },

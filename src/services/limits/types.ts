@@ -1,0 +1,93 @@
+import type { Units } from '../../backends/types';
+import type { CompiledLimits } from '../../domain/limits/compile';
+import type { PeriodCounter } from './counters';
+import type { CreditState, SubjectState } from './subjects';
+
+/** What a call may cost, estimated before it is forwarded. */
+export interface ReserveRequest {
+  model: string;
+  /** Estimated prompt tokens (0 for predict/infer). */
+  promptTokens: number;
+  /** Completion tokens the call may produce (max_tokens); null = the plan's default cap. */
+  maxTokens: number | null;
+  /** Predictions the call may produce (batch size, or 1). */
+  predictions: number;
+}
+
+/** One counter a reservation holds, to be settled with the actual amount. */
+export interface Hold {
+  counter: { reserved: number };
+  amount: number;
+  /** Adds the actual amount to the counter's used total. */
+  commit(actual: number): void;
+}
+
+/** What the engine holds for one call until it settles. Settling twice is impossible (`settled`). */
+export interface Reservation {
+  limits: CompiledLimits;
+  model: string;
+  customerId: string;
+  request: ReserveRequest;
+  estimatedCostMicros: number;
+  /** Release-only holds: concurrency slots. */
+  slots: Array<{ inflight: number }>;
+  /** Held amounts by unit, settled against actual units. */
+  holds: { tokens: Hold[]; weightedTokens: Hold[]; requests: Hold[]; predictions: Hold[]; cost: Hold[] };
+  /** The key and customer states this reservation keeps from eviction. */
+  subjects: SubjectState[];
+  /** Spend counters, for alert thresholds at settlement. */
+  budget: PeriodCounter | null;
+  credits: CreditState | null;
+  /** When the reservation was taken; its units count in the period holding this time (like the ledger row). */
+  at: number;
+  settled: boolean;
+}
+
+/** A budget or credit threshold crossed for the first time in its period. */
+export interface ThresholdCrossing {
+  customerId: string;
+  kind: 'budget' | 'credits';
+  thresholdPercent: number;
+  periodStart: number;
+  usedMicros: number;
+  limitMicros: number;
+  at: number;
+}
+
+/** Receives threshold crossings; must return at once (delivery happens elsewhere). */
+export interface AlertSink {
+  crossed(event: ThresholdCrossing): void;
+}
+
+/** One limit as the caller sees it in GET /v1/usage. */
+export interface LimitView {
+  name: string;
+  kind: 'rate' | 'tokens_per_minute' | 'concurrency' | 'quota' | 'budget' | 'credits';
+  scope: 'key' | 'customer';
+  unit: string;
+  limit: number | null;
+  used: number;
+  reserved: number;
+  remaining: number | null;
+  resetsAt: string | null;
+  mode?: 'hard' | 'soft';
+  overage?: number;
+}
+
+/** The limits engine: exact reserve → settle over a plan's limits. Node runs it in memory. */
+export interface LimitsEngine {
+  /** Reserves the call's possible cost or throws a 429 ServiceError; returns the rate-limit response fields. */
+  reserve(caller: LimitCaller, request: ReserveRequest): Promise<{ reservation: Reservation | null; headers: Array<[string, string]> }>;
+  /** Settles a reservation with what the call really used (zero units for a failed call); returns its cost. */
+  settle(reservation: Reservation | null, units: Units, billable: boolean): number;
+  /** Every limit's state for this caller. */
+  describe(caller: LimitCaller): Promise<LimitView[]>;
+}
+
+/** What the engine needs to know about the caller. */
+export interface LimitCaller {
+  keyId: string;
+  customerId: string;
+  planId: string | null;
+  limitOverrides: Record<string, unknown> | null;
+}
