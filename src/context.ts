@@ -1,5 +1,7 @@
 import type { UpstreamClient } from './backends/types';
 import type { Db } from './db/types';
+import type { AdminPrincipal, AdminTokenVerifier } from './services/admin-token.service';
+import type { BillingRuntime } from './services/billing/billing-deps';
 import type { ChangeWatch } from './services/change-watch';
 import type { CallRecord, LedgerSink } from './services/ledger';
 import type { LimitsEngine } from './services/limits/types';
@@ -27,6 +29,12 @@ export interface Deps {
   secret(name: string): string | undefined;
   limits: HttpLimits;
   log(level: 'info' | 'error', message: string, fields?: Record<string, unknown>): void;
+  /** Verifies admin API tokens; absent or null means the admin API is off (it says so, never opens). */
+  adminAuth?: AdminTokenVerifier | null;
+  /** Reads a static file of the docs page (Swagger UI) by name; null when there is no such file. */
+  docsAsset?(name: string): Promise<Uint8Array | null>;
+  /** Stripe billing (webhooks, sync, reconcile); absent when the entry does not wire it. */
+  billing?: BillingRuntime;
 }
 
 /** Hono environment: per-request variables set by middleware. */
@@ -35,6 +43,8 @@ export interface AppEnv {
     deps: Deps;
     requestId: string;
     caller: Caller;
+    /** The verified admin token's principal, on `/admin/*` only. */
+    admin: AdminPrincipal;
     call: CallRecord | undefined;
     errorStyle: 'openai' | 'problem';
   };

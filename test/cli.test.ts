@@ -49,8 +49,8 @@ describe.concurrent('tollgate CLI', { timeout: 60_000 }, () => {
     const migrated = await cli(db, 'migrate');
     expect(migrated.code).toBe(0);
     expect(migrated.stdout).toContain(db);
-    const plan = await cliJson(db, 'plans', 'create', '--name', 'pro', '--limits', '{"requests_per_minute":60}');
-    expect(plan).toMatchObject({ name: 'pro', limits: { requests_per_minute: 60 } });
+    const plan = await cliJson(db, 'plans', 'create', '--name', 'pro', '--limits', '{"rates":[{"requests":60,"per":"1m"}]}');
+    expect(plan).toMatchObject({ name: 'pro', limits: { rates: [{ requests: 60, per: '1m' }] } });
     const customer = await cliJson(db, 'customers', 'create', '--name', 'acme', '--email', 'ops@acme.test', '--plan', 'pro');
     expect(customer).toMatchObject({ name: 'acme', email: 'ops@acme.test', planId: plan.id, status: 'active' });
     const created = await cliJson(db, 'keys', 'create', '--customer', 'acme', '--name', 'ci', '--models', 'chat,embed', '--expires', '30d');
@@ -166,7 +166,7 @@ describe.concurrent('tollgate CLI', { timeout: 60_000 }, () => {
       cli(db, 'customers', 'show', 'nobody', '--json'),
     ]);
     expect(verb).toMatchObject({ code: 2, stdout: '' });
-    expect(verb.stderr).toMatch(/^error: unknown verb 'frobnicate' for 'keys'; verbs: create, list, show, revoke, roll/);
+    expect(verb.stderr).toMatch(/^error: unknown verb 'frobnicate' for 'keys'; verbs: create, list, show, update, revoke, roll/);
     expect(noun.code).toBe(2);
     expect(noun.stderr).toMatch(/unknown command 'frobnicate'/);
     expect(name.code).toBe(2);

@@ -35,7 +35,7 @@ export async function proxy(deps: Deps, p: ProxyCall): Promise<Response> {
     throw new ServiceError('upstream_error', `The model backend answered with status ${upstream.status}.`);
   }
   const headers = clientHeaders(upstream.headers, p.requestId);
-  for (const [name, value] of p.call.limitHeaders) headers.set(name, value);
+  for (const [name, value] of p.call.limitHeaders ?? []) headers.set(name, value);
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (upstream.status >= 400 || (p.metering.kind === 'openai' && !contentType.startsWith('text/event-stream'))) {
     return buffered(deps, p, upstream, headers);

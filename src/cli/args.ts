@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { AdminDeps } from '../services/admin';
+import type { AuditContext } from '../services/audit.service';
 import type { Output } from './output';
 import { parseDuration as parseDomainDuration } from '../domain/duration';
 
@@ -30,6 +31,8 @@ export interface CommandContext {
   args: Args;
   admin(): AdminDeps;
   dbPath: string;
+  /** Who the audit log names for changes made by this invocation: `cli:<os user>`. */
+  audit: AuditContext;
 }
 
 /** One verb (or a noun without verbs, such as `usage`): its help, its options and what it does. */

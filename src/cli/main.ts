@@ -1,5 +1,10 @@
+import { userInfo } from 'node:os';
 import { ServiceError } from '../domain/errors';
+import { adminCommand } from './admin.cmd';
+import { alertsNoun, webhooksNoun } from './alerts.cmd';
 import { parseCommandArgs, UsageError, type Command, type Noun } from './args';
+import { billingNoun } from './billing.cmd';
+import { creditsNoun } from './credits.cmd';
 import { customersNoun } from './customers.cmd';
 import { commandHelp, nounHelp, topHelp } from './help';
 import { keysNoun } from './keys.cmd';
@@ -11,7 +16,16 @@ import { serveCommand } from './serve.cmd';
 import { openCliStore, resolveDbPath, type CliStore } from './store';
 import { usageCommand } from './usage.cmd';
 
-const ENTRIES: Array<Noun | Command> = [serveCommand, migrateCommand, customersNoun, plansNoun, modelsNoun, keysNoun, usageCommand];
+const ENTRIES: Array<Noun | Command> = [serveCommand, migrateCommand, customersNoun, plansNoun, modelsNoun, keysNoun, usageCommand, adminCommand, creditsNoun, alertsNoun, webhooksNoun, billingNoun];
+
+/** The audit log's actor for CLI changes: the OS user running the command. */
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${process.env.USER ?? process.env.USERNAME ?? 'unknown'}`;
+  }
+}
 
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
 /** The arguments before a `--` terminator, where options live. */
@@ -72,9 +86,10 @@ export async function runCli(argv: string[]): Promise<number> {
       args,
       dbPath,
       admin: () => (store ??= openCliStore(dbPath)).deps,
+      audit: { actor: cliActor(), requestId: null },
     });
     if (output) print(output, json);
-    return 0;
+    return output?.exitCode ?? 0;
   } catch (error) {
     if (error instanceof UsageError) {
       const hint = `run 'tollgate ${error.command ? `${error.command} ` : ''}--help' for usage`;

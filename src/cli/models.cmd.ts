@@ -83,7 +83,7 @@ export const modelsNoun: Noun = {
           help: 'a backend as {"protocol","url","upstreamModel","credentialEnv","timeoutMs","weight","priority"}; repeat for several',
         },
       },
-      async run({ args, admin }) {
+      async run({ args, admin, audit }) {
         const fromFlags = backendFromFlags(args);
         const backends = [...(fromFlags ? [fromFlags] : []), ...args.list('backend').map(backendFromJson)];
         if (backends.length === 0) throw new UsageError('give a backend: --protocol and --url, or --backend JSON', ADD);
@@ -92,7 +92,7 @@ export const modelsNoun: Noun = {
           units: args.string('units'),
           unitHeader: args.string('unit-header'),
           backends,
-        });
+        }, audit);
         const text = `${fields([
           ['id', added.model.id],
           ['name', added.model.name],
@@ -117,9 +117,9 @@ export const modelsNoun: Noun = {
       summary: 'Remove a model and its backends; calls to it fail from the next request.',
       positionals: ['name'],
       options: {},
-      async run({ args, admin }) {
+      async run({ args, admin, audit }) {
         const name = args.positional(0);
-        await removeModel(admin(), name);
+        await removeModel(admin(), name, audit);
         return { json: { removed: name }, text: `removed model ${name}` };
       },
     },

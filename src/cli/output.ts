@@ -2,6 +2,8 @@
 export interface Output {
   json: unknown;
   text: string;
+  /** Exit code when the verb printed a result yet must fail (e.g. reconcile found drift); default 0. */
+  exitCode?: number;
 }
 
 type Cell = string | number | boolean | null | undefined;

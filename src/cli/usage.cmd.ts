@@ -1,11 +1,16 @@
-import { getCustomer } from '../services/customers.service';
-import { getKey } from '../services/keys.service';
-import { monthStart, parseGroups, parseTime, queryUsage, usageLineJson, type UsageFilter, type UsageGroup } from '../services/usage.service';
+import { parseGroups, queryUsage, resolveUsageFilter, usageLineJson, type UsageGroup } from '../services/usage.service';
 import type { Command } from './args';
 import { fields, table } from './output';
 
 const COUNTS = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'reasoning_tokens', 'predictions', 'estimated'] as const;
-const GROUP_COLUMN: Record<UsageGroup, 'customer_id' | 'key_id' | 'model' | 'day'> = { customer: 'customer_id', key: 'key_id', model: 'model', day: 'day' };
+const GROUP_COLUMN: Record<UsageGroup, 'customer_id' | 'key_id' | 'model' | 'hour' | 'day' | 'month'> = {
+  customer: 'customer_id',
+  key: 'key_id',
+  model: 'model',
+  hour: 'hour',
+  day: 'day',
+  month: 'month',
+};
 
 /** `tollgate usage`: ledger totals for a period, optionally grouped. */
 export const usageCommand: Command = {
@@ -15,31 +20,30 @@ export const usageCommand: Command = {
     customer: { type: 'string', value: 'id|name', help: 'only this customer' },
     key: { type: 'string', value: 'id|prefix', help: 'only this key' },
     model: { type: 'string', value: 'name', help: 'only this model' },
+    status: { type: 'string', value: 'success|error|code', help: 'only successful calls, failed ones, or one HTTP status' },
     from: { type: 'string', value: 'date', help: 'start, YYYY-MM-DD or ISO time, inclusive (default: start of this month, UTC)' },
     to: { type: 'string', value: 'date', help: 'end, YYYY-MM-DD or ISO time, exclusive (default: now)' },
-    by: { type: 'string', value: 'customer,key,model,day', help: 'group lines by these (default: totals only)' },
+    by: { type: 'string', value: 'customer,key,model,hour|day|month', help: 'group lines by these (default: totals only)' },
   },
   async run({ args, admin }) {
     const deps = admin();
     const groups = parseGroups(args.string('by'));
-    const from = parseTime(args.string('from'), 'from') ?? monthStart(deps.now());
-    const to = parseTime(args.string('to'), 'to') ?? deps.now() + 1;
-    const customer = args.string('customer');
-    const key = args.string('key');
-    const filter: UsageFilter = {
-      customerId: customer ? (await getCustomer(deps, customer)).id : undefined,
-      keyId: key ? (await getKey(deps, key)).id : undefined,
+    const filter = await resolveUsageFilter(deps, {
+      customer: args.string('customer'),
+      key: args.string('key'),
       model: args.string('model'),
-      from,
-      to,
-    };
+      status: args.string('status'),
+      from: args.string('from'),
+      to: args.string('to'),
+    });
+    const { from, to } = filter;
     const { totals, lines } = await queryUsage(deps.db, filter, groups);
     const totalsJson = usageLineJson(totals);
     const linesJson = lines.map(usageLineJson);
     const json = {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
-      filter: { customer_id: filter.customerId ?? null, key_id: filter.keyId ?? null, model: filter.model ?? null },
+      filter: { customer_id: filter.customerId ?? null, key_id: filter.keyId ?? null, model: filter.model ?? null, status: filter.status ?? null },
       totals: totalsJson,
       lines: linesJson,
     };

@@ -21,6 +21,8 @@ export const PriceSchema = z.strictObject({
  */
 export const PlanLimitsSchema = z.strictObject({
   scope: scope.optional(),
+  rates: z.array(z.strictObject({ requests: count, per: duration, scope: scope.optional() })).optional(),
+  /** Alias of `rates`. */
   rate: z.array(z.strictObject({ requests: count, per: duration, scope: scope.optional() })).optional(),
   tokensPerMinute: z
     .strictObject({
@@ -43,7 +45,9 @@ export const PlanLimitsSchema = z.strictObject({
       }),
     )
     .optional(),
-  credits: z.strictObject({ refill: money.optional(), every: z.enum(['day', 'week', 'month']).optional() }).optional(),
+  credits: z
+    .strictObject({ refill: money.optional(), every: z.enum(['day', 'week', 'month']).optional(), alerts: z.array(z.number().positive().max(100)).optional() })
+    .optional(),
   budget: z.strictObject({ amount: money, period: period.optional(), alerts: z.array(z.number().positive().max(1000)).optional() }).optional(),
   prices: z.record(z.string(), PriceSchema).optional(),
   /** Tokens reserved for a completion that names no max_tokens. */

@@ -3,9 +3,13 @@ import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createApp } from '../app';
 import type { Deps } from '../context';
+import type { Db } from '../db/types';
 import { parseConfig, type Config } from '../config';
 import { startModelServer, type ModelServer } from '../demo/model-server';
 import { buildNodeDeps } from '../platform/node/deps';
+import { buildBillingRuntime } from '../platform/node/billing';
+import { startBillingSyncJob, type BillingSyncJob } from '../platform/node/billing-job';
+import { startNodeAlerts } from '../platform/node/webhook-worker';
 import { migrateSqlite, openSqlite } from '../platform/node/sqlite';
 import { seedDemo, type DemoSeed } from '../services/demo-seed.service';
 import { handleClientError } from '../platform/node/client-error';
@@ -17,6 +21,8 @@ export interface RunningGateway {
   port: number;
   demo: ModelServer | null;
   seeded: DemoSeed | null;
+  /** The periodic Stripe sync (null without STRIPE_SECRET_KEY). */
+  billingJob: BillingSyncJob | null;
   stop(): Promise<void>;
 }
 
@@ -24,7 +30,12 @@ export interface RunningGateway {
 export async function startGateway(config: Config, env: Record<string, string | undefined> = process.env): Promise<RunningGateway> {
   const store = openSqlite(config.TOLLGATE_DB, config.TOLLGATE_DURABILITY);
   migrateSqlite(store);
-  const deps = buildNodeDeps(store, config, env);
+  // Alerts log through deps.log, which exists by the time the first alert is written.
+  const alerts = startNodeAlerts(store.db as unknown as Db, config, (...args) => deps.log(...args));
+  const deps = buildNodeDeps(store, config, env, alerts.sink);
+  deps.billing = buildBillingRuntime(config, deps);
+  // The Stripe sync runs in-process only when Stripe is configured; it drains before the store closes.
+  const billingJob = config.STRIPE_SECRET_KEY ? startBillingSyncJob(deps.billing.deps, config.TOLLGATE_BILLING_SYNC_INTERVAL) : null;
   const demo = config.TOLLGATE_DEMO ? await startModelServer({ port: config.TOLLGATE_DEMO_PORT, host: '127.0.0.1' }) : null;
   const seeded = demo ? await seedDemo(deps, demo.url) : null;
   const app = createApp(deps);
@@ -48,11 +59,13 @@ export async function startGateway(config: Config, env: Record<string, string | 
         server.closeIdleConnections();
       });
       await deps.ledger.flush();
+      await billingJob?.stop();
+      await alerts.stop();
       await deps.upstream.close();
       await demo?.close();
       store.close();
     })());
-  return { url: `http://${host}:${port}`, deps, port, demo, seeded, stop };
+  return { url: `http://${host}:${port}`, deps, port, demo, seeded, billingJob, stop };
 }
 
 /** `npm start` and `tollgate serve`: start from `env`, print where it listens, drain on SIGTERM/SIGINT. */

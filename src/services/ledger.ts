@@ -27,7 +27,7 @@ export interface CallRecord {
   /** What the limits engine holds for this call until it settles; null when the plan limits nothing. */
   reservation: Reservation | null;
   /** Rate-limit response fields computed at reservation time, sent on every answer. */
-  limitHeaders: ReadonlyArray<readonly [string, string]>;
+  limitHeaders: ReadonlyArray<readonly [string, string]> | null;
 }
 
 /**

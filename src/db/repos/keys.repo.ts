@@ -1,6 +1,8 @@
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import { apiKeys, customers, type ApiKeyRow } from '../schema';
 import type { Db } from '../types';
+import { afterKey, toPage, type Page, type PageKey } from './paging';
+import { sameRow } from './same-row';
 
 /** A key joined with what auth needs of its customer. */
 export interface KeyWithCustomer {
@@ -52,9 +54,58 @@ export async function revokeKey(db: Db, id: string, at: number): Promise<boolean
   return rows.length > 0;
 }
 
-/** Statement: ends an old key's life at `expiresAt` and points it at its successor (used by roll). */
-export function retireKeyStatement(db: Db, id: string, expiresAt: number, successorId: string) {
-  return db.update(apiKeys).set({ expiresAt, rolledTo: successorId }).where(eq(apiKeys.id, id));
+/**
+ * Statement: ends an old key's life at `expiresAt` and points it at its successor (used by roll); only if
+ * the key still equals `before`, so two concurrent rolls cannot both succeed (changes() tells).
+ */
+export function retireKeyStatement(db: Db, before: ApiKeyRow, expiresAt: number, successorId: string) {
+  return db.update(apiKeys).set({ expiresAt, rolledTo: successorId }).where(sameRow(apiKeys, before));
+}
+
+/** Statement: marks a key revoked at `at` unless it already is (changes() tells whether it did). */
+export function revokeKeyStatement(db: Db, id: string, at: number) {
+  return db.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
+}
+
+/** Statement: writes `after` over the key only if it still equals `before` (changes() tells). */
+export function updateKeyStatement(db: Db, before: ApiKeyRow, after: ApiKeyRow) {
+  const { id: _id, ...values } = after;
+  return db.update(apiKeys).set(values).where(sameRow(apiKeys, before));
+}
+
+/** Which keys to list; `state` is judged at `now`. */
+export interface KeyFilter {
+  customerId?: string;
+  state?: 'active' | 'revoked' | 'expired';
+  environment?: 'live' | 'test';
+}
+
+function stateCondition(state: KeyFilter['state'], now: number) {
+  const revoked = and(isNotNull(apiKeys.revokedAt), lte(apiKeys.revokedAt, now));
+  const expired = and(isNotNull(apiKeys.expiresAt), lte(apiKeys.expiresAt, now));
+  const notRevoked = or(isNull(apiKeys.revokedAt), gt(apiKeys.revokedAt, now));
+  if (state === 'revoked') return revoked;
+  if (state === 'expired') return and(notRevoked, expired);
+  if (state === 'active') return and(notRevoked, or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)));
+  return undefined;
+}
+
+/** Keys, newest first, one page at a time. */
+export async function pageKeys(db: Db, filter: KeyFilter, now: number, after: PageKey | undefined, limit: number): Promise<Page<ApiKeyRow>> {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        filter.customerId ? eq(apiKeys.customerId, filter.customerId) : undefined,
+        filter.environment ? eq(apiKeys.environment, filter.environment) : undefined,
+        stateCondition(filter.state, now),
+        afterKey([apiKeys.createdAt, apiKeys.id], after, 'desc'),
+      ),
+    )
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(limit + 1);
+  return toPage(rows, limit, (r) => [r.createdAt, r.id]);
 }
 
 /** Statement: inserts a key (used by roll, together with retireKeyStatement). */

@@ -4,14 +4,16 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { usageEvents, type NewUsageEvent } from '../schema';
 import type { Db } from '../types';
 
-/** Dimensions usage can be grouped by. */
-export type UsageGroup = 'customer' | 'key' | 'model' | 'day';
+/** Dimensions usage can be grouped by (the time buckets are UTC). */
+export type UsageGroup = 'customer' | 'key' | 'model' | 'hour' | 'day' | 'month';
 
 /** Which ledger rows to sum. Times are epoch ms, `to` exclusive. */
 export interface UsageFilter {
   customerId?: string;
   keyId?: string;
   model?: string;
+  /** `success` (< 400), `error` (≥ 400) or one HTTP status. */
+  status?: 'success' | 'error' | number;
   from?: number;
   to?: number;
 }
@@ -21,7 +23,9 @@ export interface UsageLine {
   customerId?: string;
   keyId?: string;
   model?: string;
+  hour?: string;
   day?: string;
+  month?: string;
   requests: number;
   errors: number;
   promptTokens: number;
@@ -33,18 +37,31 @@ export interface UsageLine {
 }
 
 const day = sql<string>`strftime('%Y-%m-%d', ${usageEvents.startedAt} / 1000, 'unixepoch')`;
+const hour = sql<string>`strftime('%Y-%m-%dT%H:00:00Z', ${usageEvents.startedAt} / 1000, 'unixepoch')`;
+const month = sql<string>`strftime('%Y-%m', ${usageEvents.startedAt} / 1000, 'unixepoch')`;
 const GROUP_COLUMNS = {
   customer: { customerId: usageEvents.customerId },
   key: { keyId: usageEvents.keyId },
   model: { model: usageEvents.model },
+  hour: { hour },
   day: { day },
+  month: { month },
 } as const;
 const GROUP_EXPRS: Record<UsageGroup, SQL | SQLiteColumn> = {
   customer: usageEvents.customerId,
   key: usageEvents.keyId,
   model: usageEvents.model,
+  hour,
   day,
+  month,
 };
+
+function statusCondition(status: UsageFilter['status']) {
+  if (status === undefined) return undefined;
+  if (status === 'success') return lt(usageEvents.status, 400);
+  if (status === 'error') return gte(usageEvents.status, 400);
+  return eq(usageEvents.status, status);
+}
 const total = (col: SQLWrapper) => sql<number>`coalesce(sum(${col}), 0)`.mapWith(Number);
 
 /** Sums the ledger by the chosen dimensions. */
@@ -53,6 +70,7 @@ export async function sumUsage(db: Db, filter: UsageFilter, groups: UsageGroup[]
     filter.customerId ? eq(usageEvents.customerId, filter.customerId) : undefined,
     filter.keyId ? eq(usageEvents.keyId, filter.keyId) : undefined,
     filter.model ? eq(usageEvents.model, filter.model) : undefined,
+    statusCondition(filter.status),
     filter.from !== undefined ? gte(usageEvents.startedAt, filter.from) : undefined,
     filter.to !== undefined ? lt(usageEvents.startedAt, filter.to) : undefined,
   );

@@ -5,3 +5,7 @@ export * from './models';
 export * from './usage-events';
 export * from './credits';
 export * from './alerts';
+export * from './audit-log';
+export * from './billing-outbox';
+export * from './billing-state';
+export * from './billing-webhooks';

@@ -12,6 +12,12 @@ function presentedKey(req: Request): string | undefined {
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { deps } = c.var;
   deps.changes.poll();
-  c.set('caller', await deps.keys.verify(presentedKey(c.req.raw)));
+  const caller = await deps.keys.verify(presentedKey(c.req.raw));
+  c.set('caller', caller);
   await next();
+  // Every keyed answer carries the rate-limit fields; calls that reserved already have them.
+  const call = c.var.call;
+  if (!call || call.limitHeaders === null) {
+    for (const [name, value] of await deps.limiter.peekHeaders(caller)) c.res.headers.set(name, value);
+  }
 };

@@ -18,7 +18,7 @@ export function startCall(c: Context<AppEnv>, route: RouteName, model: string): 
     startedAt: deps.now(),
     recorded: false,
     reservation: null,
-    limitHeaders: [],
+    limitHeaders: null,
   };
   c.set('call', call);
   return call;

@@ -1,6 +1,7 @@
 import type { Config } from '../../config';
 import type { Deps } from '../../context';
 import type { Db } from '../../db/types';
+import { adminAuthSettings, createAdminTokenVerifier } from '../../services/admin-token.service';
 import { createChangeWatch } from '../../services/change-watch';
 import { ModelCatalog } from '../../services/model-catalog.service';
 import { KeyVerifier } from '../../services/verify-key.service';
@@ -8,6 +9,7 @@ import { MemoryLimits } from '../../services/limits/engine';
 import { PlanLimitsCache } from '../../services/limits/plan-cache';
 import { SubjectStore } from '../../services/limits/subjects';
 import type { AlertSink } from '../../services/limits/types';
+import { swaggerUiAssets } from './docs-assets';
 import { GroupCommitLedger } from './group-commit-ledger';
 import type { SqliteStore } from './sqlite';
 import { UndiciUpstream } from './undici-upstream';
@@ -24,6 +26,7 @@ export function buildNodeDeps(
   const changes = createChangeWatch(() => dataVersion.get() as number);
   const now = () => Date.now();
   const quiet = config.TOLLGATE_LOG === 'silent';
+  const adminAuth = adminAuthSettings(config);
   const ledger = new GroupCommitLedger(store.sqlite, store.db);
   // flush() commits synchronously before returning, which the subject store relies on (see SubjectStore).
   const subjects = new SubjectStore(db, () => void ledger.flush());
@@ -39,6 +42,8 @@ export function buildNodeDeps(
     limiter: new MemoryLimits(new PlanLimitsCache(db, changes), subjects, now, alerts),
     upstream: new UndiciUpstream(),
     secret: (name) => env[name],
+    adminAuth: adminAuth ? createAdminTokenVerifier(adminAuth, now) : null,
+    docsAsset: swaggerUiAssets(),
     limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },
     log: (level, message, fields) => {
       if (quiet && level === 'info') return;

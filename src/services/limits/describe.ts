@@ -21,7 +21,7 @@ export async function describeLimits(
     for (const s of pick(rule.scope)) {
       const w = s.window(rule.windowMs);
       w.roll(now);
-      views.push({ name: rule.name, kind: 'rate', scope: s.kind, unit: 'requests', limit: rule.limit, used: w.count, reserved: 0, remaining: Math.max(0, rule.limit - w.count), resetsAt: iso(w.resetAt()) });
+      views.push({ name: rule.name, windowSeconds: rule.windowMs / 1000, kind: 'rate', scope: s.kind, unit: 'requests', limit: rule.limit, used: w.count, reserved: 0, remaining: Math.max(0, rule.limit - w.count), resetsAt: iso(w.resetAt()) });
     }
   }
   if (limits.tpm) {

@@ -4,7 +4,7 @@ import { periodsElapsed } from '../../domain/limits/periods';
 import { priceMicros } from '../../domain/limits/pricing';
 import { ServiceError } from '../../domain/errors';
 import { describeLimits } from './describe';
-import { rateLimitHeaders, type HeaderInputs } from './headers';
+import { headersFromViews, rateLimitHeaders, type HeaderInputs } from './headers';
 import type { PlanLimitsCache } from './plan-cache';
 import type { CreditState, SubjectState, SubjectStore } from './subjects';
 import { spendOf, thresholdsCrossed } from './thresholds';
@@ -49,9 +49,12 @@ export class MemoryLimits implements LimitsEngine {
     const weighted = limits.tpm ? Math.ceil(request.promptTokens * limits.tpm.promptWeight + maxTokens * limits.tpm.completionWeight) : 0;
     const cost = priceMicros(limits.prices, request.model, { promptTokens: request.promptTokens, completionTokens: maxTokens, predictions: request.predictions, requests: 1 });
     const inputs: HeaderInputs = { rates: [], tpm: null, quotas: [] };
-    const refusals: ServiceError[] = [];
+    const refusals: Array<{ error: ServiceError; retryAt: number | null }> = [];
     const refuse = (code: RefusalCode, message: string, retryAt: number | null) =>
-      refusals.push(new ServiceError(code, message, null, retryAt === null ? [['x-should-retry', 'false']] : [['retry-after', String(secondsUntil(retryAt, now))]]));
+      refusals.push({
+        error: new ServiceError(code, message, null, retryAt === null ? [['x-should-retry', 'false']] : [['retry-after', String(secondsUntil(retryAt, now))]]),
+        retryAt,
+      });
 
     for (const rule of limits.rates) {
       for (const s of pick(rule.scope)) {
@@ -77,9 +80,11 @@ export class MemoryLimits implements LimitsEngine {
     }
     for (const { rule, counters } of quotas) {
       const need = rule.unit === 'requests' ? 1 : rule.unit === 'tokens' ? tokens : request.predictions;
-      for (const c of counters) {
+      for (const [i, c] of counters.entries()) {
         const taken = c.used(now) + c.reserved + need;
-        if (rule.unit === 'requests') inputs.quotas.push({ name: rule.name, limit: rule.limit, taken, resetAt: c.resetAt(now) });
+        // Like rates: a `both` quota is two policies, named apart (pick() lists the key first).
+        const name = rule.scope === 'both' ? `${rule.name}-${i === 0 ? 'key' : 'customer'}` : rule.name;
+        if (rule.unit === 'requests') inputs.quotas.push({ name, limit: rule.limit, taken, resetAt: c.resetAt(now) });
         if (rule.mode === 'hard' && taken > rule.limit) {
           refuse('insufficient_quota', `The ${rule.unit} quota (${rule.limit} per ${rule.periodText}) is used up; it resets at ${new Date(c.resetAt(now)).toISOString()}.`, null);
         }
@@ -90,11 +95,14 @@ export class MemoryLimits implements LimitsEngine {
     }
     if (credits && creditBalance(credits, limits, now) - credits.reserved - cost < 0) refuse('insufficient_quota', 'Prepaid credits are used up.', null);
 
-    const headers = rateLimitHeaders(inputs, now);
+    // A refused call takes nothing, so its answer reports what is left without it.
+    const headers = rateLimitHeaders(refusals.length ? withoutThisCall(inputs, weighted) : inputs, now);
     if (refusals.length) {
-      // Quota and money refusals win: waiting does not help, so the client must not retry into them.
-      const first = refusals.find((e) => e.code === 'insufficient_quota') ?? refusals[0];
-      throw new ServiceError(first.code, first.message, null, [...first.headers, ...headers]);
+      // Refusals that waiting does not cure win (quota and money first), so the client must not retry
+      // into them; otherwise the one that lifts last, so Retry-After is never earlier than every reset.
+      const final = refusals.find((r) => r.error.code === 'insufficient_quota') ?? refusals.find((r) => r.retryAt === null);
+      const chosen = (final ?? refusals.reduce((a, b) => (b.retryAt! > a.retryAt! ? b : a))).error;
+      throw new ServiceError(chosen.code, chosen.message, null, [...chosen.headers, ...headers]);
     }
 
     const subjects = key === customer ? [key] : [key, customer];
@@ -145,14 +153,42 @@ export class MemoryLimits implements LimitsEngine {
     return cost;
   }
 
+  async peekHeaders(caller: LimitCaller): Promise<Array<[string, string]>> {
+    const limits = await this.plans.get(caller);
+    if (limits.empty) return [];
+    return headersFromViews(await this.describe(caller), this.now());
+  }
+
   async describe(caller: LimitCaller): Promise<LimitView[]> {
     const limits = await this.plans.get(caller);
     return describeLimits(limits, caller, this.subjects, this.now(), (c) => creditBalance(c, limits, this.now()) + c.spentMicros);
   }
 
+  /**
+   * Drops idle subjects' state now (the composition root also runs this on a timer); an evicted subject
+   * is rebuilt from the ledger with identical answers. Returns how many subjects were dropped.
+   */
+  evictIdle(settleGraceMs?: number): number {
+    return this.subjects.evictIdle(this.now(), settleGraceMs);
+  }
+
+  /** Keys and customers whose limiter state is in memory (bounded by the active ones). */
+  get subjectCount(): number {
+    return this.subjects.size;
+  }
+
   private creditLimit(r: Reservation, now: number): number {
     return r.credits ? creditBalance(r.credits, r.limits, now) + r.credits.spentMicros : 0;
   }
+}
+
+/** The same limit states less the current call (rates and request quotas count it as 1, TPM as `weighted`). */
+function withoutThisCall(inputs: HeaderInputs, weighted: number): HeaderInputs {
+  return {
+    rates: inputs.rates.map((r) => ({ ...r, taken: r.taken - 1 })),
+    tpm: inputs.tpm && { ...inputs.tpm, taken: inputs.tpm.taken - weighted },
+    quotas: inputs.quotas.map((q) => ({ ...q, taken: q.taken - 1 })),
+  };
 }
 
 function hold(counter: { reserved: number }, amount: number, commit: (actual: number) => void): Hold {

@@ -1,3 +1,5 @@
+import type { LimitView } from './types';
+
 /** Limit states that the response fields report. `taken` includes the current request. */
 export interface HeaderInputs {
   rates: Array<{ name: string; limit: number; taken: number; windowMs: number; resetAt: number }>;
@@ -41,4 +43,21 @@ export function rateLimitHeaders(inputs: HeaderInputs, now: number): Array<[stri
     out.push(['x-ratelimit-reset-tokens', openaiDuration(inputs.tpm.resetAt - now)]);
   }
   return out;
+}
+
+/** The same fields from the caller's current limit states, when no call is reserving (nothing is taken). */
+export function headersFromViews(views: LimitView[], now: number): Array<[string, string]> {
+  const at = (v: LimitView) => (v.resetsAt ? Date.parse(v.resetsAt) : now);
+  // A `both`-scoped limit appears once per scope: its two policies are named apart, as when reserving.
+  const seen = new Map<string, number>();
+  for (const v of views) seen.set(v.name, (seen.get(v.name) ?? 0) + 1);
+  const name = (v: LimitView) => ((seen.get(v.name) ?? 0) > 1 ? `${v.name}-${v.scope}` : v.name);
+  const inputs: HeaderInputs = {
+    rates: views.filter((v) => v.kind === 'rate').map((v) => ({ name: name(v), limit: v.limit ?? 0, taken: v.used, windowMs: (v.windowSeconds ?? 0) * 1000, resetAt: at(v) })),
+    tpm: null,
+    quotas: views.filter((v) => v.kind === 'quota' && v.unit === 'requests').map((v) => ({ name: name(v), limit: v.limit ?? 0, taken: v.used + v.reserved, resetAt: at(v) })),
+  };
+  const tpm = views.find((v) => v.kind === 'tokens_per_minute');
+  if (tpm) inputs.tpm = { limit: tpm.limit ?? 0, taken: tpm.used + tpm.reserved, resetAt: at(tpm) };
+  return rateLimitHeaders(inputs, now);
 }

@@ -25,6 +25,8 @@ export class SubjectState {
   /** Period counters by `${unit}|${periodText}`, rebuilt from the ledger on first use. */
   readonly periods = new Map<string, PeriodCounter>();
   credits: CreditState | null = null;
+  /** Grants changed while calls held `credits`: re-read the grants into it on next use (the spend stays). */
+  grantsStale = false;
 
   constructor(readonly kind: 'key' | 'customer', readonly id: string) {}
 
@@ -81,17 +83,29 @@ export class SubjectStore {
 
   /** The customer's credit state, loading it from grants and the ledger if needed. */
   async credits(state: SubjectState): Promise<CreditState> {
-    if (state.credits) return state.credits;
+    if (state.credits && !state.grantsStale) return state.credits;
     this.flushLedger();
     const loaded = creditStanding(this.db, state.id);
     const standing = loaded instanceof Promise ? await loaded : loaded;
+    if (state.credits && state.grantsStale) {
+      // Calls in flight settle into this object: refresh its grants in place, keep its exact spend.
+      state.credits.grantsMicros = standing.grantsMicros;
+      state.credits.since = standing.since;
+      state.grantsStale = false;
+    }
     state.credits ??= { ...standing, reserved: 0 };
     return state.credits;
   }
 
-  /** Forgets credit states (grants changed elsewhere); held reservations keep their own references. */
+  /**
+   * Forgets credit states (grants changed elsewhere). A state that reservations hold is kept (they settle
+   * into it) and only its grants are re-read on next use.
+   */
   dropCredits(): void {
-    for (const state of this.states.values()) if (state.holds === 0) state.credits = null;
+    for (const state of this.states.values()) {
+      if (state.holds === 0) state.credits = null;
+      else if (state.credits) state.grantsStale = true;
+    }
   }
 
   /** Evicts subjects idle long enough that their state would be rebuilt identically. */

@@ -21,7 +21,7 @@ export function thresholdsCrossed(r: Reservation, before: Spend, after: Spend, n
     for (const pct of budget.alerts) {
       const line = (budget.amountMicros * pct) / 100;
       if (before.budgetUsed < line && after.budgetUsed >= line) {
-        out.push({ customerId: r.customerId, kind: 'budget', thresholdPercent: pct, periodStart: bucketOf(budget.period, now), usedMicros: after.budgetUsed, limitMicros: budget.amountMicros, at: now });
+        out.push({ customerId: r.customerId, kind: 'budget', thresholdPercent: pct, periodStart: bucketOf(budget.period, now), usedMicros: after.budgetUsed, limitMicros: budget.amountMicros, currency: r.limits.currency, at: now });
       }
     }
   }
@@ -29,7 +29,7 @@ export function thresholdsCrossed(r: Reservation, before: Spend, after: Spend, n
     for (const pct of credits.alerts) {
       const line = (after.creditsTotal * pct) / 100;
       if (before.creditsSpent < line && after.creditsSpent >= line) {
-        out.push({ customerId: r.customerId, kind: 'credits', thresholdPercent: pct, periodStart: calendarStart(credits.every, now), usedMicros: after.creditsSpent, limitMicros: after.creditsTotal, at: now });
+        out.push({ customerId: r.customerId, kind: 'credits', thresholdPercent: pct, periodStart: calendarStart(credits.every, now), usedMicros: after.creditsSpent, limitMicros: after.creditsTotal, currency: r.limits.currency, at: now });
       }
     }
   }

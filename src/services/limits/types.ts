@@ -51,6 +51,8 @@ export interface ThresholdCrossing {
   periodStart: number;
   usedMicros: number;
   limitMicros: number;
+  /** The plan's currency (ISO 4217, lower case), in which used and limit are counted. */
+  currency: string;
   at: number;
 }
 
@@ -62,6 +64,8 @@ export interface AlertSink {
 /** One limit as the caller sees it in GET /v1/usage. */
 export interface LimitView {
   name: string;
+  /** Window length, for rate limits. */
+  windowSeconds?: number;
   kind: 'rate' | 'tokens_per_minute' | 'concurrency' | 'quota' | 'budget' | 'credits';
   scope: 'key' | 'customer';
   unit: string;
@@ -82,6 +86,8 @@ export interface LimitsEngine {
   settle(reservation: Reservation | null, units: Units, billable: boolean): number;
   /** Every limit's state for this caller. */
   describe(caller: LimitCaller): Promise<LimitView[]>;
+  /** The rate-limit response fields for a keyed answer that reserved nothing (listings, early errors). */
+  peekHeaders(caller: LimitCaller): Promise<Array<[string, string]>>;
 }
 
 /** What the engine needs to know about the caller. */
