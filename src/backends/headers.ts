@@ -23,18 +23,22 @@ export function upstreamHeaders(client: Headers, requestId: string, credential: 
   return out;
 }
 
-/** Headers for the client: the backend's, less hop-by-hop ones and its `x-ratelimit-*`, plus the request id. */
-export function clientHeaders(upstream: Record<string, string | string[] | undefined>, requestId: string): Headers {
-  const out = new Headers();
+/**
+ * Headers for the client: the backend's, less hop-by-hop ones and its `x-ratelimit-*`, plus the request
+ * id. A plain object rather than a Headers instance: the Node adapter writes plain objects as they are,
+ * while a Headers instance costs a conversion on every response.
+ */
+export function clientHeaders(upstream: Record<string, string | string[] | undefined>, requestId: string): Record<string, string> {
+  const out: Record<string, string> = {};
   const connectionListed = listedInConnection(upstream.connection);
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || DROP_FROM_BACKEND.has(name) || connectionListed.has(name)) continue;
     if (name.startsWith('x-ratelimit-')) continue;
-    if (Array.isArray(value)) for (const v of value) out.append(name, v);
-    else out.set(name, value);
+    // Repeated fields fold into one list value (set-cookie, the one that cannot, never passes).
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  out.set('x-request-id', requestId);
+  out['x-request-id'] = requestId;
   return out;
 }
 

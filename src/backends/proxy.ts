@@ -35,7 +35,7 @@ export async function proxy(deps: Deps, p: ProxyCall): Promise<Response> {
     throw new ServiceError('upstream_error', `The model backend answered with status ${upstream.status}.`);
   }
   const headers = clientHeaders(upstream.headers, p.requestId);
-  for (const [name, value] of p.call.limitHeaders ?? []) headers.set(name, value);
+  for (const [name, value] of p.call.limitHeaders ?? []) headers[name] = value;
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (upstream.status >= 400 || (p.metering.kind === 'openai' && !contentType.startsWith('text/event-stream'))) {
     return buffered(deps, p, upstream, headers);
@@ -71,7 +71,7 @@ async function send(deps: Deps, p: ProxyCall): Promise<UpstreamResponse> {
 }
 
 /** Reads a whole (bounded) answer, takes its units, commits the ledger row, then answers. */
-async function buffered(deps: Deps, p: ProxyCall, upstream: UpstreamResponse, headers: Headers): Promise<Response> {
+async function buffered(deps: Deps, p: ProxyCall, upstream: UpstreamResponse, headers: Record<string, string>): Promise<Response> {
   let bytes: Uint8Array;
   try {
     bytes = await readAll(upstream.body, deps.limits.maxResponseBytes);

@@ -1,6 +1,7 @@
 import { and, eq, gte, lt, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type Database from 'better-sqlite3';
+import { getTableConfig } from 'drizzle-orm/sqlite-core';
 import { usageEvents, type NewUsageEvent } from '../schema';
 import type { Db } from '../types';
 
@@ -96,20 +97,22 @@ export async function sumUsage(db: Db, filter: UsageFilter, groups: UsageGroup[]
 
 /**
  * A prepared idempotent ledger insert for better-sqlite3 (the Node hot path). Call it inside a
- * transaction; a duplicate id is ignored, so replaying a batch never double-counts.
+ * transaction; a duplicate id is ignored, so replaying a batch never double-counts. It binds positional
+ * values on the raw statement (column names from the drizzle schema): drizzle's per-call placeholder
+ * mapping cost as much as the insert itself.
  */
-export function prepareUsageInsert(db: BetterSQLite3Database<Record<string, unknown>>) {
-  const p = (name: keyof NewUsageEvent) => sql.placeholder(name);
-  const statement = db
-    .insert(usageEvents)
-    .values({
-      id: p('id'), keyId: p('keyId'), customerId: p('customerId'), model: p('model'), backendId: p('backendId'),
-      route: p('route'), status: p('status'), stream: p('stream'), promptTokens: p('promptTokens'),
-      completionTokens: p('completionTokens'), cachedTokens: p('cachedTokens'), reasoningTokens: p('reasoningTokens'),
-      predictions: p('predictions'), estimated: p('estimated'), costMicros: p('costMicros'), errorCode: p('errorCode'), usageRaw: p('usageRaw'),
-      startedAt: p('startedAt'), finishedAt: p('finishedAt'),
-    })
-    .onConflictDoNothing({ target: usageEvents.id })
-    .prepare();
-  return (row: NewUsageEvent) => statement.run(row as Record<string, unknown>);
+export function prepareUsageInsert(sqlite: Database.Database) {
+  const columns = getTableConfig(usageEvents).columns;
+  const keys = columns.map((c) => Object.entries(usageEvents).find(([, v]) => v === c)![0] as keyof NewUsageEvent);
+  const statement = sqlite.prepare(
+    `INSERT INTO usage_events (${columns.map((c) => `"${c.name}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT(id) DO NOTHING`,
+  );
+  const values: unknown[] = new Array(keys.length);
+  return (row: NewUsageEvent) => {
+    for (let i = 0; i < keys.length; i++) {
+      const v = row[keys[i]];
+      values[i] = v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : v;
+    }
+    return statement.run(values);
+  };
 }

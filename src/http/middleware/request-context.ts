@@ -9,7 +9,9 @@ export function requestContext(deps: Deps): MiddlewareHandler<AppEnv> {
     c.set('deps', deps);
     c.set('requestId', requestId);
     c.set('call', undefined);
+    // Picked up by c.json/c.body answers; proxied answers and errors set it themselves. (Reading c.res
+    // after next() would turn the Node adapter's fast response into a full Response object.)
+    c.header('x-request-id', requestId);
     await next();
-    if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', requestId);
   };
 }

@@ -6,7 +6,9 @@ import type { ReserveRequest } from '../../services/limits/types';
 
 /** Opens the ledger record of a metered call; from here on every outcome writes exactly one row. */
 export function startCall(c: Context<AppEnv>, route: RouteName, model: string): CallRecord {
-  const { caller, deps, requestId } = c.var;
+  const caller = c.get('caller');
+  const deps = c.get('deps');
+  const requestId = c.get('requestId');
   const call: CallRecord = {
     id: requestId,
     keyId: caller.keyId,
@@ -26,7 +28,8 @@ export function startCall(c: Context<AppEnv>, route: RouteName, model: string): 
 
 /** Reserves the call's possible cost under the caller's plan, or throws the 429 that says why not. */
 export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, request: ReserveRequest): Promise<void> {
-  const { deps, caller } = c.var;
+  const deps = c.get('deps');
+  const caller = c.get('caller');
   const { reservation, headers } = await deps.limiter.reserve(caller, request);
   call.reservation = reservation;
   call.limitHeaders = headers;

@@ -10,7 +10,9 @@ import { reserveLimits, startCall } from './call';
 
 function inferenceHandler(route: RouteName) {
   return async (c: Context<AppEnv>) => {
-    const { deps, caller, requestId } = c.var;
+    const deps = c.get('deps');
+    const caller = c.get('caller');
+    const requestId = c.get('requestId');
     const name = c.req.param('model') ?? '';
     const call = startCall(c, route, name);
     const entry = await deps.models.resolve(name, caller.allowedModels);

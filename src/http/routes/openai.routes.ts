@@ -23,7 +23,9 @@ function maxTokensOf(body: Record<string, unknown>): number | null {
 
 function openaiHandler(route: RouteName) {
   return async (c: import('hono').Context<AppEnv>) => {
-    const { deps, caller, requestId } = c.var;
+    const deps = c.get('deps');
+    const caller = c.get('caller');
+    const requestId = c.get('requestId');
     const call = startCall(c, route, '');
     const raw = await readBody(c.req.raw, deps.limits.maxBodyBytes);
     const body = parseJsonObject(raw);

@@ -22,12 +22,11 @@ export function buildNodeDeps(
   alerts: AlertSink = { crossed: () => {} },
 ): Deps {
   const db = store.db as unknown as Db;
-  const dataVersion = store.sqlite.prepare('PRAGMA data_version').pluck();
-  const changes = createChangeWatch(() => dataVersion.get() as number);
+  const changes = createChangeWatch(oncePerTurn(store.sqlite.prepare('PRAGMA data_version').pluck()));
   const now = () => Date.now();
   const quiet = config.TOLLGATE_LOG === 'silent';
   const adminAuth = adminAuthSettings(config);
-  const ledger = new GroupCommitLedger(store.sqlite, store.db);
+  const ledger = new GroupCommitLedger(store.sqlite);
   // flush() commits synchronously before returning, which the subject store relies on (see SubjectStore).
   const subjects = new SubjectStore(db, () => void ledger.flush());
   changes.subscribe(() => subjects.dropCredits());
@@ -50,5 +49,26 @@ export function buildNodeDeps(
       const line = JSON.stringify({ level, message, time: new Date().toISOString(), ...fields });
       (level === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
     },
+  };
+}
+
+/**
+ * SQLite's data_version, read at most once per event-loop turn. Sound for "revoked on the very next
+ * request": every request handled in a turn arrived before that turn's I/O poll returned, and the first
+ * request of the turn reads the version after it — so any commit that finished before a request was sent
+ * is seen. The next turn (after setImmediate) reads it again.
+ */
+function oncePerTurn(statement: { get(): unknown }): () => number {
+  let cached = 0;
+  let fresh = false;
+  return () => {
+    if (!fresh) {
+      cached = statement.get() as number;
+      fresh = true;
+      setImmediate(() => {
+        fresh = false;
+      });
+    }
+    return cached;
   };
 }

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { prepareUsageInsert } from '../../db/repos/usage.repo';
 import type { NewUsageEvent } from '../../db/schema';
 import type { LedgerSink } from '../../services/ledger';
@@ -20,8 +19,8 @@ export class GroupCommitLedger implements LedgerSink {
   private scheduled = false;
   private readonly insertBatch: (rows: NewUsageEvent[]) => void;
 
-  constructor(sqlite: Database.Database, db: BetterSQLite3Database<Record<string, unknown>>) {
-    const insert = prepareUsageInsert(db);
+  constructor(sqlite: Database.Database) {
+    const insert = prepareUsageInsert(sqlite);
     this.insertBatch = sqlite.transaction((rows: NewUsageEvent[]) => {
       for (const row of rows) insert(row);
     });

@@ -19,28 +19,46 @@ export function openaiDuration(ms: number): string {
   return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
 }
 
+/** `RateLimit-Policy` values by compiled limits: the policies are fixed per plan, so built once. */
+const policyCache = new WeakMap<object, string>();
+
 /**
  * Response fields for the request limits: IETF `RateLimit-Policy` / `RateLimit`
  * (draft-ietf-httpapi-ratelimit-headers-11 structured-field syntax) and OpenAI's `x-ratelimit-*`.
+ * Runs on every limited call, so it is plain loops and string concatenation. `policyKey` (the compiled
+ * limits) lets the fixed policy field be reused.
  */
-export function rateLimitHeaders(inputs: HeaderInputs, now: number): Array<[string, string]> {
+export function rateLimitHeaders(inputs: HeaderInputs, now: number, policyKey?: object): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  const requestLimits = [
-    ...inputs.rates.map((r) => ({ ...r, window: seconds(r.windowMs) as number | null })),
-    ...inputs.quotas.map((q) => ({ ...q, window: null as number | null })),
-  ];
-  if (requestLimits.length) {
-    out.push(['ratelimit-policy', requestLimits.map((r) => `"${r.name}";q=${r.limit}${r.window ? `;w=${r.window}` : ''}`).join(', ')]);
-    out.push(['ratelimit', requestLimits.map((r) => `"${r.name}";r=${Math.max(0, r.limit - r.taken)};t=${seconds(r.resetAt - now)}`).join(', ')]);
-    const tightest = requestLimits.reduce((a, b) => (b.limit - b.taken < a.limit - a.taken ? b : a));
-    out.push(['x-ratelimit-limit-requests', String(tightest.limit)]);
-    out.push(['x-ratelimit-remaining-requests', String(Math.max(0, tightest.limit - tightest.taken))]);
-    out.push(['x-ratelimit-reset-requests', openaiDuration(tightest.resetAt - now)]);
+  const count = inputs.rates.length + inputs.quotas.length;
+  if (count) {
+    let policy = policyKey ? policyCache.get(policyKey) : undefined;
+    let state = '';
+    let tightest: { limit: number; taken: number; resetAt: number } | null = null;
+    const build = policy === undefined;
+    if (build) policy = '';
+    for (let i = 0; i < count; i++) {
+      const isRate = i < inputs.rates.length;
+      const r = isRate ? inputs.rates[i] : inputs.quotas[i - inputs.rates.length];
+      const sep = i ? ', ' : '';
+      if (build) policy += `${sep}"${r.name}";q=${r.limit}${isRate ? `;w=${seconds((r as HeaderInputs['rates'][number]).windowMs)}` : ''}`;
+      state += `${sep}"${r.name}";r=${Math.max(0, r.limit - r.taken)};t=${seconds(r.resetAt - now)}`;
+      if (!tightest || r.limit - r.taken < tightest.limit - tightest.taken) tightest = r;
+    }
+    if (build && policyKey) policyCache.set(policyKey, policy!);
+    out.push(['ratelimit-policy', policy!], ['ratelimit', state]);
+    out.push(
+      ['x-ratelimit-limit-requests', String(tightest!.limit)],
+      ['x-ratelimit-remaining-requests', String(Math.max(0, tightest!.limit - tightest!.taken))],
+      ['x-ratelimit-reset-requests', openaiDuration(tightest!.resetAt - now)],
+    );
   }
   if (inputs.tpm) {
-    out.push(['x-ratelimit-limit-tokens', String(inputs.tpm.limit)]);
-    out.push(['x-ratelimit-remaining-tokens', String(Math.max(0, inputs.tpm.limit - inputs.tpm.taken))]);
-    out.push(['x-ratelimit-reset-tokens', openaiDuration(inputs.tpm.resetAt - now)]);
+    out.push(
+      ['x-ratelimit-limit-tokens', String(inputs.tpm.limit)],
+      ['x-ratelimit-remaining-tokens', String(Math.max(0, inputs.tpm.limit - inputs.tpm.taken))],
+      ['x-ratelimit-reset-tokens', openaiDuration(inputs.tpm.resetAt - now)],
+    );
   }
   return out;
 }

@@ -22,9 +22,14 @@ export class PlanLimitsCache {
     });
   }
 
+  /** The compiled limits if they are cached (the synchronous path). */
+  peek(caller: LimitCaller): CompiledLimits | undefined {
+    return this.compiled.get(cacheKeyOf(caller));
+  }
+
   /** The limits that apply to this caller: its plan's, with its key's overrides on top. */
   async get(caller: LimitCaller): Promise<CompiledLimits> {
-    const cacheKey = caller.limitOverrides ? `${caller.planId}|${caller.keyId}` : (caller.planId ?? '');
+    const cacheKey = cacheKeyOf(caller);
     const hit = this.compiled.get(cacheKey);
     if (hit) return hit;
     const plan = caller.planId ? await this.plan(caller.planId) : null;
@@ -44,4 +49,8 @@ export class PlanLimitsCache {
     this.plans.set(id, limits);
     return limits;
   }
+}
+
+function cacheKeyOf(caller: LimitCaller): string {
+  return caller.limitOverrides ? `${caller.planId}|${caller.keyId}` : (caller.planId ?? '');
 }

@@ -61,6 +61,16 @@ export class SubjectStore {
     return state;
   }
 
+  /** The subject's counter of `unit` over `period` if it is in memory already (the synchronous path). */
+  loadedPeriod(state: SubjectState, unit: CountedUnit, periodText: string): PeriodCounter | undefined {
+    return state.periods.get(`${unit}|${periodText}`);
+  }
+
+  /** The customer's credit state if it is in memory and current. */
+  loadedCredits(state: SubjectState): CreditState | null {
+    return state.credits && !state.grantsStale ? state.credits : null;
+  }
+
   /** The subject's counter of `unit` over `period`, loading that period from the ledger if needed. */
   async period(state: SubjectState, unit: CountedUnit, periodText: string, period: Period, now: number): Promise<PeriodCounter> {
     const existing = state.periods.get(`${unit}|${periodText}`);

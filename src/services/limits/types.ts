@@ -14,12 +14,19 @@ export interface ReserveRequest {
   predictions: number;
 }
 
-/** One counter a reservation holds, to be settled with the actual amount. */
+/** What a held amount is of, and so which actual amount settles it. */
+export type HeldUnit = 'tokens' | 'weightedTokens' | 'requests' | 'predictions' | 'cost';
+
+/**
+ * One amount a reservation holds on a counter, settled with the actual amount: a minute's tokens
+ * (`tpm`), a period counter (`period`) or a customer's credits (`credits`). Plain data, no closures:
+ * this is allocated on every limited call.
+ */
 export interface Hold {
   counter: { reserved: number };
   amount: number;
-  /** Adds the actual amount to the counter's used total. */
-  commit(actual: number): void;
+  unit: HeldUnit;
+  kind: 'tpm' | 'period' | 'credits';
 }
 
 /** What the engine holds for one call until it settles. Settling twice is impossible (`settled`). */
@@ -31,8 +38,8 @@ export interface Reservation {
   estimatedCostMicros: number;
   /** Release-only holds: concurrency slots. */
   slots: Array<{ inflight: number }>;
-  /** Held amounts by unit, settled against actual units. */
-  holds: { tokens: Hold[]; weightedTokens: Hold[]; requests: Hold[]; predictions: Hold[]; cost: Hold[] };
+  /** Held amounts, settled against actual units. */
+  holds: Hold[];
   /** The key and customer states this reservation keeps from eviction. */
   subjects: SubjectState[];
   /** Spend counters, for alert thresholds at settlement. */
