@@ -103,3 +103,25 @@ test('when the token budget binds first, it is never exceeded and nothing stays 
   expect(views['tokens-month']).toMatchObject({ used: ledger.tokens, reserved: 0 });
   expect(views['requests-month']).toMatchObject({ used: result.ok, reserved: 0 });
 });
+
+test('a stream the client leaves before any token bills nothing and releases its whole reservation', async () => {
+  const { secret, customerId } = await keyOnPlan({ quotas: [{ unit: 'requests', limit: 10 }, { unit: 'tokens', limit: 1000 }] });
+  const controller = new AbortController();
+  // The backend waits 300 ms before answering; the client gives up after 100 ms.
+  const call = fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'x-test-delay-ms': '300' },
+    body: JSON.stringify({ model: 'chat', stream: true, max_tokens: 20, messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  setTimeout(() => controller.abort(), 100);
+  await expect(call).rejects.toThrow();
+  await new Promise((r) => setTimeout(r, 500));
+  const db = new Database(gw.dbPath, { readonly: true });
+  const rows = db.prepare('SELECT status, prompt_tokens, completion_tokens, error_code FROM usage_events WHERE customer_id = ?').all(customerId);
+  db.close();
+  expect(rows).toEqual([{ status: 499, prompt_tokens: 0, completion_tokens: 0, error_code: 'client_closed' }]);
+  const views = await quotaViews(secret);
+  expect(views['requests-month']).toMatchObject({ used: 0, reserved: 0 });
+  expect(views['tokens-month']).toMatchObject({ used: 0, reserved: 0 });
+});

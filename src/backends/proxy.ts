@@ -22,6 +22,8 @@ export interface ProxyCall {
   body: Uint8Array | AsyncIterable<Uint8Array>;
   clientHeaders: Headers;
   metering: Metering;
+  /** The client's connection: aborted when it goes away. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -43,11 +45,16 @@ export async function proxy(deps: Deps, p: ProxyCall): Promise<Response> {
   const meter = p.metering.kind === 'openai' ? new SseMeter(p.metering.clientWantsUsage) : null;
   const filter: StreamFilter = meter ?? new HoldLastChunk();
   const settle = (end: RelayEnd) => {
-    const units = meter ? streamUnits(meter, p.metering, end) : predictUnits(p.metering, upstream, end.kind !== 'complete');
     const errorCode = end.kind === 'client-aborted' ? 'client_aborted' : end.kind === 'upstream-failed' ? 'upstream_stream_error' : null;
+    // A stream cut before any token reached the client bills nothing and releases its whole reservation:
+    // it is recorded with the status the client effectively got (499 client gone, 502 backend broke off).
+    if (meter && end.kind !== 'complete' && meter.deliveredEvents === 0 && !meter.usage) {
+      return recordCall(deps, p.call, { status: end.kind === 'client-aborted' ? 499 : 502, units: NO_UNITS, errorCode, finishedAt: deps.now() });
+    }
+    const units = meter ? streamUnits(meter, p.metering, end) : predictUnits(p.metering, upstream, end.kind !== 'complete');
     return recordCall(deps, p.call, { status: upstream.status, units, errorCode, finishedAt: deps.now() });
   };
-  return new Response(relayStream(upstream.body, filter, settle, upstream.abort), { status: upstream.status, headers });
+  return new Response(relayStream(upstream.body, filter, settle, upstream.abort, p.signal), { status: upstream.status, headers });
 }
 
 async function send(deps: Deps, p: ProxyCall): Promise<UpstreamResponse> {
@@ -61,8 +68,10 @@ async function send(deps: Deps, p: ProxyCall): Promise<UpstreamResponse> {
       headers: upstreamHeaders(p.clientHeaders, p.requestId, credential),
       body: p.body,
       timeoutMs: backend.timeoutMs,
+      signal: p.signal,
     });
   } catch (error) {
+    if (p.signal?.aborted) throw new ServiceError('client_closed', 'The client closed the connection before the backend answered.');
     if (error instanceof UpstreamFailure) {
       throw new ServiceError(error.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', error.message);
     }
@@ -77,6 +86,7 @@ async function buffered(deps: Deps, p: ProxyCall, upstream: UpstreamResponse, he
     bytes = await readAll(upstream.body, deps.limits.maxResponseBytes);
   } catch (error) {
     upstream.abort();
+    if (p.signal?.aborted) throw new ServiceError('client_closed', 'The client closed the connection during the answer.');
     if (error instanceof ServiceError) throw error;
     const failure = error instanceof UpstreamFailure ? error : null;
     throw new ServiceError(failure?.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', 'The model backend broke off its answer.');

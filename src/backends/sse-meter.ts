@@ -12,8 +12,9 @@ export class SseMeter {
   private readonly decoder = new TextDecoder();
   private pending = '';
   private held = '';
+  private heldIsContent = false;
   usage: Units | null = null;
-  /** Content events passed to the client so far (≈ tokens for OpenAI-style streams). */
+  /** Content events released to the client so far (≈ tokens for OpenAI-style streams); the held one is not. */
   deliveredEvents = 0;
 
   constructor(private readonly clientWantsUsage: boolean) {}
@@ -28,9 +29,12 @@ export class SseMeter {
     while ((boundary = this.pending.indexOf('\n\n')) !== -1) {
       const event = this.pending.slice(0, boundary + 2);
       this.pending = this.pending.slice(boundary + 2);
-      if (!this.keep(event)) continue;
+      const kind = this.classify(event);
+      if (kind === 'drop') continue;
       out += this.held;
+      if (this.heldIsContent) this.deliveredEvents++;
       this.held = event;
+      this.heldIsContent = kind === 'content';
     }
     return out ? encoder.encode(out) : EMPTY;
   }
@@ -38,25 +42,26 @@ export class SseMeter {
   /** The held-back tail: send it only after the ledger row is committed. */
   finish(): Uint8Array {
     const tail = this.held + this.pending + this.decoder.decode();
+    if (this.heldIsContent) this.deliveredEvents++;
+    this.heldIsContent = false;
     this.held = '';
     this.pending = '';
     return tail ? encoder.encode(tail) : EMPTY;
   }
 
-  /** Whether the event goes to the client; records usage and counts content on the way. */
-  private keep(event: string): boolean {
+  /** Whether the event goes to the client, and whether it is content; records usage on the way. */
+  private classify(event: string): 'drop' | 'pass' | 'content' {
     const dataAt = event.indexOf('data:');
-    if (dataAt === -1) return true;
+    if (dataAt === -1) return 'pass';
     const data = event.slice(dataAt + 5).trim();
-    if (data === '[DONE]') return true;
+    if (data === '[DONE]') return 'pass';
     if (data.includes('"usage":{') || data.includes('"usage": {')) {
       const parsed = safeParse(data) as { usage?: unknown; choices?: unknown[] } | null;
       const units = unitsFromOpenAIUsage(parsed?.usage);
       if (units) this.usage = units;
-      if (!this.clientWantsUsage && Array.isArray(parsed?.choices) && parsed.choices.length === 0) return false;
+      if (!this.clientWantsUsage && Array.isArray(parsed?.choices) && parsed.choices.length === 0) return 'drop';
     }
-    this.deliveredEvents++;
-    return true;
+    return 'content';
   }
 }
 

@@ -39,6 +39,7 @@ export function relayStream(
   filter: StreamFilter,
   settle: (end: RelayEnd) => Promise<void>,
   abortUpstream: () => void,
+  clientGone?: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const iterator = body[Symbol.asyncIterator]();
   let settled = false;
@@ -49,6 +50,13 @@ export function relayStream(
   };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      // A client that left before the answer began is never told by the stream itself.
+      if (clientGone?.aborted) {
+        abortUpstream();
+        await settleOnce({ kind: 'client-aborted' }).catch(() => {});
+        controller.error(clientGone.reason);
+        return;
+      }
       try {
         for (;;) {
           const next = await iterator.next();
@@ -66,8 +74,8 @@ export function relayStream(
           }
         }
       } catch (error) {
-        // Upstream broke mid-stream, or the commit failed: either way the client must not see a clean end.
-        await settleOnce({ kind: 'upstream-failed', error }).catch(() => {});
+        // Upstream broke mid-stream, the client left, or the commit failed: the client must not see a clean end.
+        await settleOnce(clientGone?.aborted ? { kind: 'client-aborted' } : { kind: 'upstream-failed', error }).catch(() => {});
         abortUpstream();
         controller.error(error);
       }

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'concurrency_limited'
   | 'tokens_limited'
   | 'insufficient_quota'
+  | 'client_closed'
   | 'unauthorized'
   | 'forbidden'
   | 'precondition_failed'

@@ -28,6 +28,8 @@ export const ERROR_CATALOGUE: Record<ErrorCode, CatalogueEntry> = {
   concurrency_limited: { status: 429, openaiType: 'requests', title: 'Too many requests in flight' },
   tokens_limited: { status: 429, openaiType: 'tokens', title: 'Token rate limit reached' },
   insufficient_quota: { status: 429, openaiType: 'insufficient_quota', title: 'Quota exhausted' },
+  // nginx's convention; only the ledger ever sees it, the client is gone.
+  client_closed: { status: 499, openaiType: 'invalid_request_error', title: 'Client closed request' },
   unauthorized: { status: 401, openaiType: 'invalid_request_error', title: 'Unauthorized' },
   forbidden: { status: 403, openaiType: 'permission_error', title: 'Forbidden' },
   precondition_failed: { status: 412, openaiType: 'invalid_request_error', title: 'Precondition failed' },

@@ -67,6 +67,7 @@ function openaiHandler(route: RouteName) {
       path,
       body: changed ? encoder.encode(JSON.stringify(body)) : raw,
       clientHeaders: c.req.raw.headers,
+      signal: c.req.raw.signal,
       metering: { kind: 'openai', clientWantsUsage, estimatePromptTokens: () => promptTokens },
     });
   };

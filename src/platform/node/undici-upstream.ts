@@ -22,6 +22,7 @@ export class UndiciUpstream implements UpstreamClient {
         body: req.body as never,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
+        signal: req.signal,
       });
       return {
         status: res.statusCode,
