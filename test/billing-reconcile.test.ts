@@ -36,7 +36,7 @@ const rows = (customerId: string, n: number, at: number) => Array.from({ length:
 const line = (r: ReconcileReport, customerId: string, meter: string) => r.lines.filter((l) => l.customerId === customerId && l.meter === meter);
 const cli = (...args: string[]) =>
   new Promise<{ code: number; json: any; stderr: string }>((done) =>
-    execFile(process.execPath, [BIN, 'billing', ...args, '--json'], { env: { ...process.env, TOLLGATE_DB: store.path, STRIPE_SECRET_KEY: FAKE_STRIPE_KEY, STRIPE_API_URL: fake.url } }, (error, stdout, stderr) =>
+    execFile(process.execPath, [BIN, 'billing', ...args, '--json'], { env: { ...process.env, TOLLGATE_DB: store.path, STRIPE_SECRET_KEY: FAKE_STRIPE_KEY, STRIPE_API_URL: fake.url, TOLLGATE_BILLING_SUMMARY_LAG: '0' } }, (error, stdout, stderr) =>
       done({ code: error ? Number(error.code) : 0, json: stdout ? JSON.parse(stdout) : null, stderr }),
     ),
   );

@@ -6,9 +6,15 @@ const HOP_BY_HOP = new Set([
 const DROP_FROM_CLIENT = new Set([
   ...HOP_BY_HOP, 'authorization', 'x-api-key', 'host', 'content-length', 'accept-encoding', 'cookie', 'x-request-id',
   'expect',
+  // The backend account is the operator's: a caller must not pick its organisation or project.
+  'openai-organization', 'openai-project',
 ]);
 /** Response headers that never reach a client: framing, and the backend's own limits (the gateway's rule). */
-const DROP_FROM_BACKEND = new Set([...HOP_BY_HOP, 'content-length', 'content-encoding', 'keep-alive', 'set-cookie']);
+const DROP_FROM_BACKEND = new Set([
+  ...HOP_BY_HOP, 'content-length', 'content-encoding', 'keep-alive', 'set-cookie',
+  // The operator's backend account details are not the caller's business.
+  'openai-organization', 'openai-project',
+]);
 
 /** Headers for the backend call: the client's, less credentials and hop-by-hop ones, plus the gateway's. */
 export function upstreamHeaders(client: Headers, requestId: string, credential: string | undefined): Record<string, string> {
@@ -34,7 +40,8 @@ export function clientHeaders(upstream: Record<string, string | string[] | undef
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || DROP_FROM_BACKEND.has(name) || connectionListed.has(name)) continue;
-    if (name.startsWith('x-ratelimit-')) continue;
+    // The backend's own limits (x-ratelimit-*, and IETF ratelimit*) are not the caller's: the gateway's are.
+    if (name.startsWith('x-ratelimit-') || name.startsWith('ratelimit')) continue;
     // Repeated fields fold into one list value (set-cookie, the one that cannot, never passes).
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }

@@ -1,8 +1,19 @@
+import { ServiceError } from '../domain/errors';
+
 /**
  * Batch size of a predict/infer request body: TF Serving / JSON `instances`, KServe v2 `inputs[0].shape[0]`,
- * TF Serving columnar `inputs`. Anything else counts as one prediction.
+ * TF Serving columnar `inputs`. Anything else counts as one prediction. A declared batch size that is not
+ * a positive whole number is refused: it is what the call is billed and limited by.
  */
 export function countInstances(body: unknown): number {
+  const n = declaredInstances(body);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ServiceError('invalid_request', `The batch size must be a positive whole number (got ${JSON.stringify(n)}).`, 'inputs');
+  }
+  return n;
+}
+
+function declaredInstances(body: unknown): number {
   if (!body || typeof body !== 'object') return 1;
   const b = body as { instances?: unknown; inputs?: unknown };
   if (Array.isArray(b.instances)) return b.instances.length;

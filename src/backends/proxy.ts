@@ -43,12 +43,14 @@ export async function proxy(deps: Deps, p: ProxyCall): Promise<Response> {
     return buffered(deps, p, upstream, headers);
   }
   const meter = p.metering.kind === 'openai' ? new SseMeter(p.metering.clientWantsUsage) : null;
-  const filter: StreamFilter = meter ?? new HoldLastChunk();
+  const plain = meter ? null : new HoldLastChunk();
+  const filter: StreamFilter = meter ?? plain!;
   const settle = (end: RelayEnd) => {
     const errorCode = end.kind === 'client-aborted' ? 'client_aborted' : end.kind === 'upstream-failed' ? 'upstream_stream_error' : null;
-    // A stream cut before any token reached the client bills nothing and releases its whole reservation:
+    // A stream cut before anything reached the client bills nothing and releases its whole reservation:
     // it is recorded with the status the client effectively got (499 client gone, 502 backend broke off).
-    if (meter && end.kind !== 'complete' && meter.deliveredEvents === 0 && !meter.usage) {
+    const nothingDelivered = meter ? meter.deliveredEvents === 0 && !meter.usage : plain!.released === 0;
+    if (end.kind !== 'complete' && nothingDelivered) {
       return recordCall(deps, p.call, { status: end.kind === 'client-aborted' ? 499 : 502, units: NO_UNITS, errorCode, finishedAt: deps.now() });
     }
     const units = meter ? streamUnits(meter, p.metering, end) : predictUnits(p.metering, upstream, end.kind !== 'complete');

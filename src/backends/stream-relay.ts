@@ -9,10 +9,13 @@ const EMPTY = new Uint8Array(0);
 /** The plain filter: every chunk goes through one step late, so the last one waits for the commit. */
 export class HoldLastChunk implements StreamFilter {
   private held: Uint8Array | null = null;
+  /** Bytes released to the client so far (the held chunk is not). */
+  released = 0;
 
   push(chunk: Uint8Array): Uint8Array {
     const out = this.held ?? EMPTY;
     this.held = chunk;
+    this.released += out.byteLength;
     return out;
   }
 

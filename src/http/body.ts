@@ -7,12 +7,27 @@ function checkDeclaredLength(req: Request, max: number): void {
   if (declared > max) throw tooLarge(max);
 }
 
-/** The whole request body, refused with 413 as soon as it passes `max` bytes. */
+/**
+ * The whole request body, refused with 413 as soon as it passes `max` bytes. With a declared length
+ * (checked first) the HTTP parser cannot deliver more, so the fast whole-body read is safe; a chunked
+ * body is counted as it arrives and never held past the limit.
+ */
 export async function readBody(req: Request, max: number): Promise<Uint8Array> {
   checkDeclaredLength(req, max);
-  const buffer = new Uint8Array(await req.arrayBuffer());
-  if (buffer.byteLength > max) throw tooLarge(max);
-  return buffer;
+  if (req.headers.has('content-length')) return new Uint8Array(await req.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of limitedBody(req, max)) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 /** The request body as a stream that fails with 413 once it passes `max` bytes: nothing is buffered. */

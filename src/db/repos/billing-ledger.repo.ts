@@ -27,6 +27,8 @@ export interface OutboxWindow {
   status: string;
   value: number;
   attemptedValue: number;
+  /** Value delivered at or after `WindowQuery.recentSince`: Stripe's summaries may not count it yet. */
+  recentValue: number;
   reasons: string | null;
 }
 
@@ -36,6 +38,8 @@ export interface WindowQuery {
   to: number;
   windowMs: number;
   customerId?: string;
+  /** Deliveries since this time count as recent (not yet visible in Stripe's summaries). */
+  recentSince?: number;
 }
 
 /** Sums the ledger by customer and window (the billable rule matches the claim's: status < 400 or estimated). */
@@ -66,6 +70,7 @@ export async function outboxWindows(db: Db, q: WindowQuery): Promise<OutboxWindo
       status: billingOutbox.status,
       value: sql<number>`sum(${billingOutbox.value})`.mapWith(Number),
       attemptedValue: sql<number>`sum(case when ${billingOutbox.firstAttemptAt} is not null then ${billingOutbox.value} else 0 end)`.mapWith(Number),
+      recentValue: sql<number>`sum(case when ${billingOutbox.deliveredAt} >= ${intLiteral(q.recentSince ?? Number.MAX_SAFE_INTEGER)} then ${billingOutbox.value} else 0 end)`.mapWith(Number),
       reasons: sql<string | null>`group_concat(distinct ${billingOutbox.lastError})`,
     })
     .from(billingOutbox)

@@ -6,6 +6,11 @@ const facts = (f: Partial<WindowFacts>): WindowFacts => ({ served: 0, ledger: 0,
 const state = (s: Partial<typeof NO_OUTBOX>) => ({ ...NO_OUTBOX, ...s });
 
 describe('judgeWindow', () => {
+  test("usage delivered within the summary lag is in flight, not missing (Stripe's summaries lag; repairing would bill twice)", () => {
+    expect(judgeWindow(facts({ ledger: 10, stripe: 0, usage: state({ delivered: 10, deliveredRecently: 10 }) }))).toMatchObject({ status: 'in_flight', missingAtStripe: 0 });
+    expect(judgeWindow(facts({ ledger: 10, stripe: 0, usage: state({ delivered: 10, deliveredRecently: 4 }) }))).toMatchObject({ status: 'drift', missingAtStripe: 6 });
+  });
+
   test('equal totals are ok; what is unclaimed or queued is in flight, not drift', () => {
     expect(judgeWindow(facts({ ledger: 10, stripe: 10, usage: state({ delivered: 10 }) }))).toMatchObject({ status: 'ok', drift: 0, reasons: [] });
     expect(judgeWindow(facts({ ledger: 10, unclaimed: 3, stripe: 5, usage: state({ delivered: 5, pending: 2, pendingAttempted: 2 }) }))).toMatchObject({ status: 'in_flight', drift: 5 });

@@ -4,6 +4,8 @@ export interface OutboxState {
   pending: number;
   /** Pending value already sent at least once (may be at Stripe, awaiting confirmation). */
   pendingAttempted: number;
+  /** Delivered value so recent that Stripe's summaries (eventually consistent) may not show it yet. */
+  deliveredRecently: number;
   parked: number;
   expired: number;
   canceled: number;
@@ -32,7 +34,7 @@ export interface Judgement {
 }
 
 /** An empty outbox state. */
-export const NO_OUTBOX: OutboxState = Object.freeze({ delivered: 0, pending: 0, pendingAttempted: 0, parked: 0, expired: 0, canceled: 0 });
+export const NO_OUTBOX: OutboxState = Object.freeze({ delivered: 0, pending: 0, pendingAttempted: 0, deliveredRecently: 0, parked: 0, expired: 0, canceled: 0 });
 
 const outboxTotal = (s: OutboxState) => s.delivered + s.pending + s.parked + s.expired;
 
@@ -59,13 +61,17 @@ export function judgeWindow(f: WindowFacts): Judgement {
   const residual = drift - f.unclaimed - pending - parked - expired;
   const uncovered = Math.max(0, f.ledger - f.unclaimed - outboxTotal(f.usage) - outboxTotal(f.repair));
   const notClaimed = Math.max(0, Math.min(residual, uncovered));
-  const missingAtStripe = Math.max(0, residual - notClaimed);
+  // Stripe aggregates meter events asynchronously: what was delivered within the last hour is still on its
+  // way into the summaries, not missing (repairing it would bill it twice).
+  const recent = Math.min(Math.max(0, residual - notClaimed), f.usage.deliveredRecently + f.repair.deliveredRecently);
+  const missingAtStripe = Math.max(0, residual - notClaimed - recent);
   const extraAtStripe = residual < 0 ? Math.max(0, -residual - attempted) : 0;
   if (parked) reasons.push(`parked ${parked}: ${f.parkedReasons.join('; ') || 'refused by Stripe'}`);
   if (expired) reasons.push(`expired ${expired}: older than Stripe's 35-day meter event window`);
   if (notClaimed) reasons.push(`never claimed ${notClaimed}: usage from before this meter was set up`);
+  if (recent) reasons.push(`unsynced ${recent}: delivered within the last hour, not yet in Stripe's summaries`);
   if (missingAtStripe) reasons.push(`missing at Stripe ${missingAtStripe}: delivered but not counted by Stripe`);
   if (extraAtStripe) reasons.push(`extra at Stripe ${extraAtStripe}: Stripe holds more than the ledger`);
   const failing = parked || expired || notClaimed || missingAtStripe || extraAtStripe;
-  return { status: failing ? 'drift' : f.unclaimed || pending ? 'in_flight' : 'ok', drift, notClaimed, missingAtStripe, extraAtStripe, reasons };
+  return { status: failing ? 'drift' : f.unclaimed || pending || recent ? 'in_flight' : 'ok', drift, notClaimed, missingAtStripe, extraAtStripe, reasons };
 }

@@ -3,9 +3,8 @@ import type { AppEnv } from '../../context';
 
 /** The key from `Authorization: Bearer …` or `x-api-key`. */
 function presentedKey(req: Request): string | undefined {
-  const auth = req.headers.get('authorization');
-  if (auth) return /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
-  return req.headers.get('x-api-key') ?? undefined;
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.get('authorization') ?? '')?.[1]?.trim();
+  return bearer ?? req.headers.get('x-api-key') ?? undefined;
 }
 
 /** Verifies the API key; first asks whether admin data changed elsewhere so caches never serve stale keys. */

@@ -58,7 +58,14 @@ function openaiHandler(route: RouteName) {
     }
     const promptTokens = estimateTokens(promptText(body));
     const maxTokens = route === 'embeddings' ? 0 : maxTokensOf(body);
-    await reserveLimits(c, call, { model: entry.model.name, promptTokens, maxTokens, predictions: 0 });
+    const choices = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
+    await reserveLimits(c, call, { model: entry.model.name, promptTokens, maxTokens, predictions: 0, choices });
+    // A call that names no cap is held to the one it reserved, when the plan limits or prices tokens.
+    const reserved = call.reservation?.limits;
+    if (maxTokens === null && reserved && (reserved.tpm || reserved.budget || reserved.credits || reserved.quotas.some((q) => q.unit === 'tokens'))) {
+      body.max_tokens = reserved.defaultMaxTokens;
+      changed = true;
+    }
     return proxy(deps, {
       call,
       requestId,

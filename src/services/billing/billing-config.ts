@@ -34,6 +34,7 @@ export const BILLING_CONFIG = {
   TOLLGATE_BILLING_PAYMENT_GRACE: duration('3d', true),
   TOLLGATE_BILLING_WEBHOOK_TOLERANCE: duration('5m'),
   TOLLGATE_STRIPE_TIMEOUT: duration('30s'),
+  TOLLGATE_BILLING_SUMMARY_LAG: duration('1h', true),
 };
 
 const BillingConfigSchema = z.object(BILLING_CONFIG);
@@ -49,5 +50,6 @@ export function billingSettings(config: BillingConfig): BillingSettings {
     streamMin: config.TOLLGATE_BILLING_STREAM_MIN,
     paymentGraceMs: config.TOLLGATE_BILLING_PAYMENT_GRACE,
     webhookToleranceSec: Math.round(config.TOLLGATE_BILLING_WEBHOOK_TOLERANCE / 1000),
+    summaryLagMs: config.TOLLGATE_BILLING_SUMMARY_LAG,
   };
 }

@@ -19,6 +19,8 @@ export interface BillingSettings {
   maxTries: number;
   /** Parallel calls (each on distinct customer × meter pairs). */
   concurrency: number;
+  /** How long delivered events may take to show in Stripe's (eventually consistent) summaries. */
+  summaryLagMs: number;
 }
 
 /** Defaults matching src/config.ts. */
@@ -31,6 +33,7 @@ export const DEFAULT_BILLING_SETTINGS: BillingSettings = {
   retryMaxMs: 15_000,
   maxTries: 8,
   concurrency: 8,
+  summaryLagMs: 3_600_000,
 };
 
 /** What billing use cases need. `client` is null when Stripe is not configured (no STRIPE_SECRET_KEY). */

@@ -24,8 +24,9 @@ const LEDGER_FIELD: Record<BillingMeter, [keyof LedgerWindow, keyof LedgerWindow
   predictions: ['predictions', 'unclaimedPredictions'],
 };
 
-function addState(state: OutboxState, status: string, value: number, attempted: number): OutboxState {
+function addState(state: OutboxState, status: string, value: number, attempted: number, recent: number): OutboxState {
   const next = { ...state };
+  if (status === 'delivered') next.deliveredRecently += recent;
   if (status === 'pending') {
     next.pending += value;
     next.pendingAttempted += attempted;
@@ -46,7 +47,7 @@ export async function collectFacts(
 ): Promise<KeyedFacts[]> {
   const cursor = await readClaimCursor(deps.db);
   const ledger = await ledgerWindows(deps.db, q, cursor);
-  const outbox = await outboxWindows(deps.db, q);
+  const outbox = await outboxWindows(deps.db, { ...q, recentSince: deps.now() - deps.settings.summaryLagMs });
   const ids = new Set([...ledger.map((l) => l.customerId), ...outbox.map((o) => o.customerId)]);
   const linked = q.customerId ? [] : (await listCustomers(deps.db)).filter((c) => c.stripeCustomerId);
   for (const c of linked) ids.add(c.id);
@@ -75,7 +76,7 @@ export async function collectFacts(
   for (const o of outbox) {
     if (!meters.some((m) => m.meter === o.meter)) continue;
     const f = at(byId.get(o.customerId)!, o.meter as BillingMeter, o.windowStart);
-    f[o.kind] = addState(f[o.kind], o.status, o.value, o.attemptedValue);
+    f[o.kind] = addState(f[o.kind], o.status, o.value, o.attemptedValue, o.recentValue);
     if (o.status === 'parked' && o.reasons) f.parkedReasons.push(o.reasons);
   }
   const grouping = q.windowMs === DAY_MS ? 'day' : 'hour';

@@ -48,7 +48,11 @@ export class PeriodCounter {
   readonly buckets = new Map<number, number>();
   reserved = 0;
 
-  constructor(readonly period: Period) {}
+  constructor(
+    readonly period: Period,
+    /** What it counts: `requests`, `tokens`, `predictions` or `cost` (micro-units). */
+    readonly unit: 'requests' | 'tokens' | 'predictions' | 'cost',
+  ) {}
 
   /** Settled use inside the period at `now` (stale buckets are dropped on the way). */
   used(now: number): number {

@@ -1,12 +1,12 @@
 import type { Units } from '../../backends/types';
 import type { CompiledLimits } from '../../domain/limits/compile';
 import { priceMicros } from '../../domain/limits/pricing';
-import type { MinuteTokens, PeriodCounter } from './counters';
+import type { MinuteTokens } from './counters';
 import { creditBalance } from './credits';
 import { describeLimits } from './describe';
 import { headersFromViews } from './headers';
 import type { PlanLimitsCache } from './plan-cache';
-import type { CreditState, SubjectState, SubjectStore } from './subjects';
+import type { SubjectState, SubjectStore } from './subjects';
 import { take } from './take';
 import { spendOf, thresholdsCrossed } from './thresholds';
 import type { AlertSink, LimitCaller, LimitsEngine, LimitView, Reservation, ReserveRequest } from './types';
@@ -58,14 +58,16 @@ export class MemoryLimits implements LimitsEngine {
     for (const h of r.holds) {
       h.counter.reserved -= h.amount;
       const n = actual[h.unit];
-      if (n === 0) continue;
-      if (h.kind === 'period') (h.counter as PeriodCounter).add(r.at, n);
-      else if (h.kind === 'credits') (h.counter as CreditState).spentMicros += n;
-      else {
-        const minute = h.counter as MinuteTokens;
-        minute.roll(now);
-        minute.used += n;
-      }
+      if (n === 0 || h.kind !== 'tpm') continue;
+      const minute = h.counter as MinuteTokens;
+      minute.roll(now);
+      minute.used += n;
+    }
+    // Every period counter and credit state of this key and customer counts the call, held or not: a
+    // quota or budget added to the plan mid-period then starts from the ledger's truth, not a stale load.
+    for (const s of r.subjects) {
+      for (const counter of s.periods.values()) counter.add(r.at, actual[counter.unit]);
+      if (s.credits) s.credits.spentMicros += cost;
     }
     for (const slot of r.slots) slot.inflight--;
     for (const s of r.subjects) {

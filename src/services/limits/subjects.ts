@@ -84,7 +84,7 @@ export class SubjectStore {
     const again = state.periods.get(`${unit}|${periodText}`);
     if (again) return again;
     for (const u of UNITS) {
-      const counter = new PeriodCounter(period);
+      const counter = new PeriodCounter(period, u);
       for (const row of rows) counter.add(row.bucket, amountOf(u, row));
       state.periods.set(`${u}|${periodText}`, counter);
     }

@@ -30,7 +30,7 @@ export function take(
   const onlyCustomer = [customer];
   const both = [key, customer];
   const pick = (scope: Scope) => (scope === 'key' ? onlyKey : scope === 'customer' ? onlyCustomer : both);
-  const maxTokens = request.maxTokens ?? limits.defaultMaxTokens;
+  const maxTokens = (request.maxTokens ?? limits.defaultMaxTokens) * (request.choices ?? 1);
   const tokens = request.promptTokens + maxTokens;
   const tpm = limits.tpm;
   const weighted = tpm ? Math.ceil(request.promptTokens * tpm.promptWeight + maxTokens * tpm.completionWeight) : 0;

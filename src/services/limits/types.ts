@@ -12,6 +12,8 @@ export interface ReserveRequest {
   maxTokens: number | null;
   /** Predictions the call may produce (batch size, or 1). */
   predictions: number;
+  /** Completions asked for at once (`n`): each may use the whole completion cap. */
+  choices?: number;
 }
 
 /** What a held amount is of, and so which actual amount settles it. */
