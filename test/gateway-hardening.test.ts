@@ -64,3 +64,17 @@ test('x-api-key works beside an Authorization header that is not a Bearer token'
   const res = await chat(gw.url, 'unused', undefined, { authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': secret });
   expect(res.status).toBe(200);
 });
+
+test('a budget refused on estimated cost before actual spend reaches 100 % still raises the 100 % alert, once', async () => {
+  const { secret, customerId } = await keyOnPlan(deps(), { prices: { chat: { completionPer1k: 100 } }, budget: { amount: 1, alerts: [50, 100] } });
+  // Each call reserves 5 completion tokens (0.50) and uses 3 ("Echo : !", 0.30).
+  const body = { model: 'chat', max_tokens: 5, messages: [{ role: 'user', content: '!' }] };
+  expect((await chat(gw.url, secret, body)).status).toBe(200);
+  expect((await chat(gw.url, secret, body)).status).toBe(200);
+  for (let i = 0; i < 3; i++) expect((await chat(gw.url, secret, body)).status).toBe(429);
+  const spent = query<{ cost: number }>(gw.dbPath, 'SELECT sum(cost_micros) cost FROM usage_events WHERE customer_id = ?', customerId)[0].cost;
+  expect(spent).toBe(600_000);
+  const fired = async () => query<{ threshold_percent: number }>(gw.dbPath, 'SELECT threshold_percent FROM alert_events WHERE customer_id = ? ORDER BY threshold_percent', customerId);
+  await new Promise((r) => setTimeout(r, 100));
+  expect((await fired()).map((e) => e.threshold_percent)).toEqual([50, 100]);
+});

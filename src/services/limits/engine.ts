@@ -1,5 +1,6 @@
 import type { Units } from '../../backends/types';
 import type { CompiledLimits } from '../../domain/limits/compile';
+import { bucketOf, calendarStart } from '../../domain/limits/periods';
 import { priceMicros } from '../../domain/limits/pricing';
 import type { MinuteTokens } from './counters';
 import { creditBalance } from './credits';
@@ -20,6 +21,9 @@ const NOTHING = Object.freeze({ reservation: null, headers: [] as Array<[string,
  * memory, reserving awaits nothing.
  */
 export class MemoryLimits implements LimitsEngine {
+  /** Refusal-time alerts already handed on (the alert store dedupes too; this keeps a hammering client cheap). */
+  private readonly firedOnRefusal = new Set<string>();
+
   constructor(
     private readonly plans: PlanLimitsCache,
     private readonly subjects: SubjectStore,
@@ -34,7 +38,28 @@ export class MemoryLimits implements LimitsEngine {
     const customer = this.subjects.get('customer', caller.customerId);
     // What the ledger knows is loaded on first use; the check-and-take itself is synchronous.
     while (!this.loaded(limits, key, customer)) await this.load(limits, key, customer);
-    return take(limits, request, caller.customerId, key, customer, this.subjects, this.now());
+    return take(limits, request, caller.customerId, key, customer, this.subjects, this.now(), (kind, used, limit) =>
+      this.exhausted(limits, caller.customerId, kind, used, limit),
+    );
+  }
+
+  /**
+   * A refusal for spent money is the 100 % moment even when settled spend stopped short of it (calls are
+   * refused on their estimated cost): the thresholds up to 100 % fire now, once each per period.
+   */
+  private exhausted(limits: CompiledLimits, customerId: string, kind: 'budget' | 'credits', usedMicros: number, limitMicros: number): void {
+    const rule = kind === 'budget' ? limits.budget : limits.credits;
+    if (!rule) return;
+    const now = this.now();
+    const periodStart = kind === 'budget' ? bucketOf(limits.budget!.period, now) : calendarStart(limits.credits!.every, now);
+    for (const pct of rule.alerts) {
+      if (pct > 100) continue;
+      const once = `${customerId}|${kind}|${pct}|${periodStart}`;
+      if (this.firedOnRefusal.has(once)) continue;
+      if (this.firedOnRefusal.size > 100_000) this.firedOnRefusal.clear();
+      this.firedOnRefusal.add(once);
+      this.alerts.crossed({ customerId, kind, thresholdPercent: pct, periodStart, usedMicros, limitMicros, currency: limits.currency, at: now });
+    }
   }
 
   settle(r: Reservation | null, units: Units, billable: boolean): number {

@@ -25,6 +25,8 @@ export function take(
   customer: SubjectState,
   subjects: SubjectStore,
   now: number,
+  /** Told when the budget or the credits refuse a call: the money is spent, whatever the alerts measured. */
+  exhausted: (kind: 'budget' | 'credits', usedMicros: number, limitMicros: number) => void = () => {},
 ): { reservation: Reservation; headers: Array<[string, string]> } {
   const onlyKey = [key];
   const onlyCustomer = [customer];
@@ -82,9 +84,13 @@ export function take(
   const budget = limits.budget ? subjects.loadedPeriod(customer, 'cost', limits.budget.periodText)! : null;
   if (budget && budget.used(now) + budget.reserved + cost > limits.budget!.amountMicros) {
     refuse('insufficient_quota', `The budget for this ${limits.budget!.periodText} is spent.`, null);
+    exhausted('budget', budget.used(now), limits.budget!.amountMicros);
   }
   const credits = limits.credits ? subjects.loadedCredits(customer)! : null;
-  if (credits && creditBalance(credits, limits, now) - credits.reserved - cost < 0) refuse('insufficient_quota', 'Prepaid credits are used up.', null);
+  if (credits && creditBalance(credits, limits, now) - credits.reserved - cost < 0) {
+    refuse('insufficient_quota', 'Prepaid credits are used up.', null);
+    exhausted('credits', credits.spentMicros, creditBalance(credits, limits, now) + credits.spentMicros);
+  }
 
   if (refusals) throw refusalError(refusals, inputs, weighted, now);
   const headers = rateLimitHeaders(inputs, now, limits);
