@@ -58,6 +58,12 @@ describe('admin API: /admin/v1/billing', () => {
 
     fake.state.customers.set('cus_admin_gone', { id: 'cus_admin_gone', name: 'back', email: null, metadata: {}, created: 0 });
     expect((await run('POST', '/admin/v1/billing/parked/retry', { customer: bad.customerId })).body).toEqual({ requeued: 2 });
+    // The retry is a mutation: its audit row names the requeued rows, with the token's subject as actor.
+    const auditor = adminClient(gw.url, await hsToken({ scope: 'audit:read' }));
+    const audit = await auditor('GET', '/admin/v1/audit?action=billing.parked.retry');
+    expect(audit.status).toBe(200);
+    expect(audit.body.data).toHaveLength(1);
+    expect(audit.body.data[0].changes.after.identifiers).toHaveLength(2);
     await runSync(deps);
     expect((await read('GET', '/admin/v1/billing/reconciliation')).body.ok).toBe(true);
     expect((await read('GET', '/admin/v1/billing/parked')).body.data).toEqual([]);

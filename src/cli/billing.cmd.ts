@@ -122,7 +122,7 @@ export const billingNoun: Noun = {
       },
       async run(ctx) {
         const customer = ctx.args.string('customer');
-        const count = await retryParked(cliBillingDeps(ctx), { customerId: customer ? (await getCustomer(ctx.admin(), customer)).id : undefined, identifier: ctx.args.string('identifier') });
+        const count = await retryParked(cliBillingDeps(ctx), { customerId: customer ? (await getCustomer(ctx.admin(), customer)).id : undefined, identifier: ctx.args.string('identifier') }, ctx.audit);
         return { json: { requeued: count }, text: `requeued ${count} row(s); run 'tollgate billing sync' to send them` };
       },
     },

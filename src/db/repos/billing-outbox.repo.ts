@@ -127,20 +127,28 @@ export async function listParkedRows(db: Db, customerId?: string): Promise<Billi
 }
 
 /** Puts parked rows back in the queue (they keep their identifier); returns how many. */
-export async function unparkRows(db: Db, filter: { customerId?: string; identifier?: string }, now: number): Promise<number> {
+export async function parkedIdentifiers(db: Db, filter: { customerId?: string; identifier?: string }): Promise<string[]> {
   const rows = await db
-    .update(billingOutbox)
-    .set({ status: 'pending', nextAttemptAt: null, updatedAt: now })
+    .select({ id: billingOutbox.identifier })
+    .from(billingOutbox)
     .where(
       and(
         eq(billingOutbox.status, 'parked'),
         filter.customerId ? eq(billingOutbox.customerId, filter.customerId) : undefined,
         filter.identifier ? eq(billingOutbox.identifier, filter.identifier) : undefined,
       ),
-    )
-    .returning({ id: billingOutbox.identifier });
-  return rows.length;
+    );
+  return rows.map((r) => r.id);
 }
+
+/** Statement: queues the given parked rows again (rows no longer parked are left alone). */
+export function unparkStatement(db: Db, identifiers: string[], now: number) {
+  return db
+    .update(billingOutbox)
+    .set({ status: 'pending', nextAttemptAt: null, updatedAt: now })
+    .where(and(eq(billingOutbox.status, 'parked'), inArray(billingOutbox.identifier, identifiers)));
+}
+
 
 /** Row counts and values by status. */
 export async function outboxStatusCounts(db: Db): Promise<Array<{ status: string; rows: number; value: number }>> {

@@ -7,7 +7,7 @@ import { listParked, retryParked, type ParkedRow } from '../../services/billing/
 import { reconcile, type ReconcileLine } from '../../services/billing/reconcile.service';
 import { getCustomer } from '../../services/customers.service';
 import { monthStart, parseTime } from '../../services/usage.service';
-import { adminRoute, jsonResponse } from './route';
+import { adminRoute, auditOf, jsonResponse } from './route';
 import { Problem, Time } from './schemas';
 
 const ReconciliationLine = z
@@ -125,6 +125,6 @@ export const billingApi = new OpenAPIHono<AppEnv>()
     async (c) => {
       const { customer, identifier } = c.req.valid('json');
       const customerId = customer ? (await getCustomer(c.var.deps, customer)).id : undefined;
-      return c.json({ requeued: await retryParked(billingOf(c), { customerId, identifier }) }, 200);
+      return c.json({ requeued: await retryParked(billingOf(c), { customerId, identifier }, auditOf(c)) }, 200);
     },
   );

@@ -1,7 +1,11 @@
 import { readClaimCursor } from '../../db/repos/billing-claim.repo';
 import { listBillingMeters } from '../../db/repos/billing-meters.repo';
-import { listParkedRows, outboxStatusCounts, unparkRows } from '../../db/repos/billing-outbox.repo';
+import { listParkedRows, outboxStatusCounts, parkedIdentifiers, unparkStatement } from '../../db/repos/billing-outbox.repo';
 import type { BillingMeterRow } from '../../db/schema';
+import { runAtomic } from '../../db/atomic';
+import { insertAuditStatement } from '../../db/repos/audit.repo';
+import type { AdminDeps } from '../admin';
+import { auditRow, SYSTEM_AUDIT, type AuditContext } from '../audit.service';
 import type { BillingDeps } from './billing-deps';
 
 /** A parked outbox row as the CLI and admin API show it. */
@@ -30,9 +34,19 @@ export async function listParked(deps: BillingDeps, customerId?: string): Promis
   }));
 }
 
-/** Queues parked rows again (after fixing the cause, e.g. relinking the customer); same identifiers. */
-export async function retryParked(deps: BillingDeps, filter: { customerId?: string; identifier?: string }): Promise<number> {
-  return unparkRows(deps.db, filter, deps.now());
+/**
+ * Queues parked rows again (after fixing the cause, e.g. relinking the customer); same identifiers. The
+ * audit row naming them commits with the change.
+ */
+export async function retryParked(deps: BillingDeps, filter: { customerId?: string; identifier?: string }, audit: AuditContext = SYSTEM_AUDIT): Promise<number> {
+  const identifiers = await parkedIdentifiers(deps.db, filter);
+  if (identifiers.length === 0) return 0;
+  const entry = auditRow(deps as unknown as AdminDeps, audit, 'billing.parked.retry', { type: 'billing_outbox', id: filter.identifier ?? filter.customerId ?? '*' }, {
+    before: { status: 'parked', identifiers },
+    after: { status: 'pending', identifiers },
+  });
+  await runAtomic(deps.db, [unparkStatement(deps.db, identifiers, deps.now()), insertAuditStatement(deps.db, entry)]);
+  return identifiers.length;
 }
 
 /** Billing at a glance: meters set up, the claim cursor, and the outbox by status. */
