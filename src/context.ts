@@ -25,6 +25,11 @@ export interface Deps {
   /** Plans' rate limits, quotas, credits and budgets: reserve before forwarding, settle with the ledger row. */
   limiter: LimitsEngine;
   upstream: UpstreamClient;
+  /**
+   * Whether the client behind a request has gone away, from the runtime's request bindings (`c.env`).
+   * Node reads the response's socket state: creating an AbortSignal per request cost the hot path.
+   */
+  clientGone(env: unknown): boolean;
   /** Reads a backend credential by env var name; never from the request. */
   secret(name: string): string | undefined;
   limits: HttpLimits;

@@ -42,8 +42,9 @@ export function relayStream(
   filter: StreamFilter,
   settle: (end: RelayEnd) => Promise<void>,
   abortUpstream: () => void,
-  clientGone?: AbortSignal,
+  clientGone?: () => boolean,
 ): ReadableStream<Uint8Array> {
+  let first = true;
   const iterator = body[Symbol.asyncIterator]();
   let settled = false;
   const settleOnce = (end: RelayEnd) => {
@@ -54,11 +55,14 @@ export function relayStream(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       // A client that left before the answer began is never told by the stream itself.
-      if (clientGone?.aborted) {
-        abortUpstream();
-        await settleOnce({ kind: 'client-aborted' }).catch(() => {});
-        controller.error(clientGone.reason);
-        return;
+      if (first) {
+        first = false;
+        if (clientGone?.()) {
+          abortUpstream();
+          await settleOnce({ kind: 'client-aborted' }).catch(() => {});
+          controller.error(new Error('client closed the connection'));
+          return;
+        }
       }
       try {
         for (;;) {
@@ -78,7 +82,7 @@ export function relayStream(
         }
       } catch (error) {
         // Upstream broke mid-stream, the client left, or the commit failed: the client must not see a clean end.
-        await settleOnce(clientGone?.aborted ? { kind: 'client-aborted' } : { kind: 'upstream-failed', error }).catch(() => {});
+        await settleOnce(clientGone?.() ? { kind: 'client-aborted' } : { kind: 'upstream-failed', error }).catch(() => {});
         abortUpstream();
         controller.error(error);
       }

@@ -57,8 +57,6 @@ export interface UpstreamRequest {
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
   /** Time allowed for the response headers, and then between body chunks. */
   timeoutMs: number;
-  /** Aborted when the client goes away: the backend call is dropped with it. */
-  signal?: AbortSignal;
 }
 
 /** Why a backend call failed before any answer arrived. */

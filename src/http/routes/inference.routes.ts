@@ -42,7 +42,7 @@ function inferenceHandler(route: RouteName) {
       path,
       body,
       clientHeaders: c.req.raw.headers,
-      signal: c.req.raw.signal,
+      clientGone: () => deps.clientGone(c.env),
       metering: { kind: 'predict', units: entry.model.units, instances, unitHeader: entry.model.unitHeader },
     });
   };

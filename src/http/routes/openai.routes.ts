@@ -74,7 +74,7 @@ function openaiHandler(route: RouteName) {
       path,
       body: changed ? encoder.encode(JSON.stringify(body)) : raw,
       clientHeaders: c.req.raw.headers,
-      signal: c.req.raw.signal,
+      clientGone: () => deps.clientGone(c.env),
       metering: { kind: 'openai', clientWantsUsage, estimatePromptTokens: () => promptTokens },
     });
   };

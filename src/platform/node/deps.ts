@@ -41,6 +41,7 @@ export function buildNodeDeps(
     limiter: new MemoryLimits(new PlanLimitsCache(db, changes), subjects, now, alerts),
     upstream: new UndiciUpstream(),
     secret: (name) => env[name],
+    clientGone: (bindings) => (bindings as { outgoing?: { destroyed?: boolean } } | undefined)?.outgoing?.destroyed === true,
     adminAuth: adminAuth ? createAdminTokenVerifier(adminAuth, now) : null,
     docsAsset: swaggerUiAssets(),
     limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },

@@ -22,7 +22,6 @@ export class UndiciUpstream implements UpstreamClient {
         body: req.body as never,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: req.signal,
       });
       return {
         status: res.statusCode,

@@ -1,4 +1,4 @@
-import { bucketOf, nextReset, oldestLiveBucket, type Period } from '../../domain/limits/periods';
+import { bucketOf, bucketSize, calendarEnd, nextReset, oldestLiveBucket, type Period } from '../../domain/limits/periods';
 
 /** Requests in the current fixed window (aligned to the epoch). Counts attempts, never released. */
 export class WindowCounter {
@@ -68,9 +68,16 @@ export class PeriodCounter {
   /** Adds settled use at time `at` (the call's start, as the ledger buckets it). */
   add(at: number, amount: number): void {
     if (amount === 0) return;
-    const bucket = bucketOf(this.period, at);
-    this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + amount);
+    // Most calls land in the bucket of the previous one: skip the calendar arithmetic then.
+    if (at < this.lastStart || at >= this.lastEnd) {
+      this.lastStart = bucketOf(this.period, at);
+      this.lastEnd = this.period.kind === 'calendar' ? calendarEnd(this.period.unit, this.lastStart) : this.lastStart + bucketSize(this.period)!;
+    }
+    this.buckets.set(this.lastStart, (this.buckets.get(this.lastStart) ?? 0) + amount);
   }
+
+  private lastStart = 0;
+  private lastEnd = 0;
 
   /** When use next goes down. */
   resetAt(now: number): number {
