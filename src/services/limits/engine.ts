@@ -153,4 +153,3 @@ export class MemoryLimits implements LimitsEngine {
   }
 }
 
-export { creditBalance };

@@ -113,7 +113,7 @@ export function take(
   if (credits) hold(credits, cost, 'cost', 'credits');
   for (const s of both) { s.holds++; s.lastActive = now; }
   const reservation: Reservation = {
-    limits, model: request.model, customerId, request, estimatedCostMicros: cost, slots, holds, subjects: both, budget, credits, at: now, settled: false,
+    limits, model: request.model, customerId, request, slots, holds, subjects: both, budget, credits, at: now, settled: false,
   };
   return { reservation, headers };
 }

@@ -37,7 +37,6 @@ export interface Reservation {
   model: string;
   customerId: string;
   request: ReserveRequest;
-  estimatedCostMicros: number;
   /** Release-only holds: concurrency slots. */
   slots: Array<{ inflight: number }>;
   /** Held amounts, settled against actual units. */
