@@ -80,6 +80,11 @@ describe('billing reconcile', () => {
     expect(sorted(fake.state.totals())).toEqual(sorted(ledgerTotals(store.sqlite, ['requests', 'input_tokens'])));
     const repairEvent = fake.state.events.at(-1)!;
     expect(repairEvent.identifier).toBe(lost.identifier.replace(/_0$/, '_1'));
+    // A repair bills anew: its audit row (actor: the CLI's OS user) commits with it.
+    const repairAudit = store.sqlite.prepare("SELECT actor, changes FROM audit_log WHERE action = 'billing.repair.send'").all() as Array<{ actor: string; changes: string }>;
+    expect(repairAudit).toHaveLength(1);
+    expect(repairAudit[0].actor).toMatch(/^cli:/);
+    expect(JSON.parse(repairAudit[0].changes).after).toMatchObject({ meter: 'input_tokens', value: 400 });
     // The "lost" event turns up after all: Stripe now holds it twice, and the repair event is canceled.
     lost.deleted = false;
     const doubled = await reconcile(deps, range);

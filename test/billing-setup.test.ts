@@ -51,6 +51,9 @@ describe('billing setup, customer links and configuration', { timeout: 60_000 },
     expect(first.map((l) => `${l.meter}:${l.action}`)).toEqual(['input_tokens:created', 'output_tokens:created']);
     const again = await setupBilling(deps);
     expect(again.map((l) => `${l.meter}:${l.action}`)).toEqual(['input_tokens:kept', 'output_tokens:kept']);
+    // Creating a meter is audited in the same commit; keeping one changes nothing and writes no row.
+    const audited = store.sqlite.prepare("SELECT action, target_id FROM audit_log WHERE action LIKE 'billing.meter.%' ORDER BY target_id").all();
+    expect(audited).toEqual([{ action: 'billing.meter.created', target_id: 'input_tokens' }, { action: 'billing.meter.created', target_id: 'output_tokens' }]);
     // Another database against the same Stripe account adopts the meters by event name instead of duplicating them.
     const other = openBillingStore();
     expect((await setupBilling(other.billing(fake), { meters: ['input_tokens'] }))[0]).toMatchObject({ action: 'adopted', stripeMeterId: first[0].stripeMeterId });

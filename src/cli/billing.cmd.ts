@@ -46,7 +46,7 @@ export const billingNoun: Noun = {
         adopt: { type: 'string', value: 'meter=mtr_id', multiple: true, help: 'use this existing Stripe meter for a meter' },
       },
       async run(ctx) {
-        const lines = await setupBilling(cliBillingDeps(ctx), { meters: parseMeters(ctx.args.string('meters')), adopt: parseAdopt(ctx.args.list('adopt')) });
+        const lines = await setupBilling(cliBillingDeps(ctx), { meters: parseMeters(ctx.args.string('meters')), adopt: parseAdopt(ctx.args.list('adopt')) }, ctx.audit);
         return { json: lines, text: setupText(lines) };
       },
     },
@@ -97,7 +97,7 @@ export const billingNoun: Noun = {
         if (!ctx.args.flag('repair') || report.ok) return { json: report, text: reconcileText(report), exitCode: report.ok ? 0 : BILLING_INCOMPLETE_EXIT };
         const client = requireClient(deps);
         const meters = await requireMeters(deps);
-        const repairs = await repairDrift(deps, client, meters, report);
+        const repairs = await repairDrift(deps, client, meters, report, ctx.audit);
         await sendOutbox(deps, client, meters);
         report = await reconcile(deps, input);
         return { json: { ...report, repairs }, text: reconcileText(report, repairs), exitCode: report.ok ? 0 : BILLING_INCOMPLETE_EXIT };

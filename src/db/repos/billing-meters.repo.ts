@@ -7,10 +7,11 @@ export async function listBillingMeters(db: Db): Promise<BillingMeterRow[]> {
   return db.select().from(billingMeters).orderBy(asc(billingMeters.meter));
 }
 
-/** Records (or re-points) the Stripe meter a Tollgate meter reports to. */
-export async function upsertBillingMeter(db: Db, row: BillingMeterRow): Promise<void> {
-  await db
+/** Statement: records (or re-points) the Stripe meter a Tollgate meter reports to. */
+export function upsertBillingMeterStatement(db: Db, row: BillingMeterRow) {
+  return db
     .insert(billingMeters)
     .values(row)
     .onConflictDoUpdate({ target: billingMeters.meter, set: { eventName: row.eventName, stripeMeterId: row.stripeMeterId, updatedAt: row.updatedAt } });
 }
+

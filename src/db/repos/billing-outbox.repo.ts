@@ -126,7 +126,7 @@ export async function listParkedRows(db: Db, customerId?: string): Promise<Billi
     .orderBy(asc(billingOutbox.customerId), asc(billingOutbox.bucketStart));
 }
 
-/** Puts parked rows back in the queue (they keep their identifier); returns how many. */
+/** Identifiers of the parked rows matching the filter. */
 export async function parkedIdentifiers(db: Db, filter: { customerId?: string; identifier?: string }): Promise<string[]> {
   const rows = await db
     .select({ id: billingOutbox.identifier })
@@ -158,8 +158,8 @@ export async function outboxStatusCounts(db: Db): Promise<Array<{ status: string
     .groupBy(billingOutbox.status);
 }
 
-/** Marks delivered rows as canceled at Stripe (a meter event adjustment was accepted). */
-export async function markCanceled(db: Db, identifier: string, reason: string, now: number): Promise<void> {
-  await db.update(billingOutbox).set({ status: 'canceled', lastError: reason, updatedAt: now }).where(and(eq(billingOutbox.status, 'delivered'), eq(billingOutbox.identifier, identifier)));
+/** Statement: marks a delivered row canceled at Stripe (a meter event adjustment was accepted). */
+export function markCanceledStatement(db: Db, identifier: string, reason: string, now: number) {
+  return db.update(billingOutbox).set({ status: 'canceled', lastError: reason, updatedAt: now }).where(and(eq(billingOutbox.status, 'delivered'), eq(billingOutbox.identifier, identifier)));
 }
 

@@ -1,6 +1,6 @@
 import { runAtomic } from '../../db/atomic';
 import { insertNextSeqStatement } from '../../db/repos/billing-claim.repo';
-import { bucketRows, markCanceled } from '../../db/repos/billing-outbox.repo';
+import { bucketRows, markCanceledStatement } from '../../db/repos/billing-outbox.repo';
 import type { BillingMeterRow } from '../../db/schema';
 import { judgeWindow } from '../../domain/billing/reconcile';
 import { subsetWithSum } from '../../domain/billing/subset';
@@ -10,6 +10,9 @@ import { BillingApiError, type BillingClient } from './billing-client';
 import type { BillingDeps } from './billing-deps';
 import { collectFacts } from './reconcile-facts';
 import type { ReconcileReport } from './reconcile.service';
+import { insertAuditStatement } from '../../db/repos/audit.repo';
+import type { AdminDeps } from '../admin';
+import { auditRow, SYSTEM_AUDIT, type AuditContext } from '../audit.service';
 
 /** One repair action, for the report. */
 export interface RepairAction {
@@ -27,7 +30,13 @@ export interface RepairAction {
  * holds twice is canceled where an adjustment is still possible — repair events Stripe received within 24 h
  * whose values add up to exactly the extra. Buckets with sends still awaiting confirmation are left alone.
  */
-export async function repairDrift(deps: BillingDeps, client: BillingClient, meters: BillingMeterRow[], report: ReconcileReport): Promise<RepairAction[]> {
+export async function repairDrift(
+  deps: BillingDeps,
+  client: BillingClient,
+  meters: BillingMeterRow[],
+  report: ReconcileReport,
+  audit: AuditContext = SYSTEM_AUDIT,
+): Promise<RepairAction[]> {
   const actions: RepairAction[] = [];
   const size = bucketMs(deps.settings.bucket);
   const eventName = new Map(meters.map((m) => [m.meter, m.eventName]));
@@ -48,10 +57,15 @@ export async function repairDrift(deps: BillingDeps, client: BillingClient, mete
         actions.push({ ...base, action: 'too_old', value: missing, detail: "past Stripe's 35-day window: can no longer be sent; bill it another way" });
       } else if (missing > 0) {
         const amount = { customerId, meter: f.meter, bucketStart: f.windowStart, bucketEnd: f.windowStart + size, value: missing };
-        await runAtomic(deps.db, [insertNextSeqStatement(deps.db, amount, 'repair', deps.now(), sql`1 = 1`)]);
+        // The repair row and its audit row commit together: a repair bills a customer anew.
+        const entry = auditRow(deps as unknown as AdminDeps, audit, 'billing.repair.send', { type: 'customer', id: customerId }, {
+          before: null,
+          after: { meter: f.meter, bucketStart: base.bucketStart, value: missing },
+        });
+        await runAtomic(deps.db, [insertNextSeqStatement(deps.db, amount, 'repair', deps.now(), sql`1 = 1`), insertAuditStatement(deps.db, entry)]);
         actions.push({ ...base, action: 'sent', value: missing, detail: 'queued as a repair event with a new identifier' });
       }
-      if (j.extraAtStripe > 0) actions.push(...(await cancelExtra(deps, client, eventName.get(f.meter)!, base, f.windowStart, j.extraAtStripe)));
+      if (j.extraAtStripe > 0) actions.push(...(await cancelExtra(deps, client, eventName.get(f.meter)!, base, f.windowStart, j.extraAtStripe, audit)));
     }
   }
   return actions;
@@ -64,6 +78,7 @@ async function cancelExtra(
   base: Omit<RepairAction, 'action' | 'value' | 'detail'>,
   bucketStart: number,
   extra: number,
+  audit: AuditContext,
 ): Promise<RepairAction[]> {
   const recent = deps.now() - SAFE_RESEND_WINDOW_MS;
   const rows = (await bucketRows(deps.db, base.customerId, base.meter as never, bucketStart)).filter(
@@ -77,7 +92,11 @@ async function cancelExtra(
   for (const row of picked.map((i) => rows[i])) {
     try {
       await client.cancelMeterEvent(eventName, row.identifier);
-      await markCanceled(deps.db, row.identifier, 'canceled by reconcile --repair: Stripe held it twice', deps.now());
+      const entry = auditRow(deps as unknown as AdminDeps, audit, 'billing.repair.cancel', { type: 'billing_outbox', id: row.identifier }, {
+        before: { status: 'delivered', value: row.value },
+        after: { status: 'canceled' },
+      });
+      await runAtomic(deps.db, [markCanceledStatement(deps.db, row.identifier, 'canceled by reconcile --repair: Stripe held it twice', deps.now()), insertAuditStatement(deps.db, entry)]);
       out.push({ ...base, action: 'canceled', value: row.value, detail: `canceled ${row.identifier}` });
     } catch (error) {
       if (!(error instanceof BillingApiError)) throw error;

@@ -1,4 +1,8 @@
-import { listBillingMeters, upsertBillingMeter } from '../../db/repos/billing-meters.repo';
+import { runAtomic } from '../../db/atomic';
+import { insertAuditStatement } from '../../db/repos/audit.repo';
+import { listBillingMeters, upsertBillingMeterStatement } from '../../db/repos/billing-meters.repo';
+import type { AdminDeps } from '../admin';
+import { auditRow, SYSTEM_AUDIT, type AuditContext } from '../audit.service';
 import { listPlans } from '../../db/repos/plans.repo';
 import { METER_DISPLAY_NAMES, METER_EVENT_NAMES, metersForPlans, type BillingMeter } from '../../domain/billing/meters';
 import { ServiceError } from '../../domain/errors';
@@ -31,7 +35,11 @@ function checkUsable(meter: BillingMeter, m: MeterInfo): void {
  * Stripe meter id per meter; otherwise an active meter with Tollgate's event name is adopted, and only
  * when there is none is one created (`sum`, customer mapping `stripe_customer_id`, value key `value`).
  */
-export async function setupBilling(deps: BillingDeps, input: { meters?: BillingMeter[]; adopt?: Partial<Record<BillingMeter, string>> } = {}): Promise<SetupLine[]> {
+export async function setupBilling(
+  deps: BillingDeps,
+  input: { meters?: BillingMeter[]; adopt?: Partial<Record<BillingMeter, string>> } = {},
+  audit: AuditContext = SYSTEM_AUDIT,
+): Promise<SetupLine[]> {
   const client = requireClient(deps);
   const wanted = input.meters?.length ? input.meters : metersForPlans((await listPlans(deps.db)).map((p) => p.limits));
   for (const m of Object.keys(input.adopt ?? {}) as BillingMeter[]) if (!wanted.includes(m)) wanted.push(m);
@@ -49,7 +57,16 @@ export async function setupBilling(deps: BillingDeps, input: { meters?: BillingM
     }
     checkUsable(meter, found);
     const now = deps.now();
-    await upsertBillingMeter(deps.db, { meter, eventName: found.eventName, stripeMeterId: found.id, createdAt: now, updatedAt: now });
+    const upsert = upsertBillingMeterStatement(deps.db, { meter, eventName: found.eventName, stripeMeterId: found.id, createdAt: now, updatedAt: now });
+    if (action === 'kept') await runAtomic(deps.db, [upsert]);
+    else {
+      // Pointing a meter at a (new) Stripe meter changes where usage is billed: audited in the same commit.
+      const entry = auditRow(deps as unknown as AdminDeps, audit, `billing.meter.${action}`, { type: 'billing_meter', id: meter }, {
+        before: { stripeMeterId: recorded.get(meter) ?? null },
+        after: { stripeMeterId: found.id, eventName: found.eventName },
+      });
+      await runAtomic(deps.db, [upsert, insertAuditStatement(deps.db, entry)]);
+    }
     lines.push({ meter, eventName: found.eventName, stripeMeterId: found.id, action });
   }
   return lines;
