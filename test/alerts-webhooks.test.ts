@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { verifyWebhookSignature } from '../src/services/alerts/webhook-signature';
 import { grantCredits } from '../src/services/credits.service';
 import { getCustomer, updateCustomer } from '../src/services/customers.service';
 import { updatePlan } from '../src/services/plans.service';
+import { runCli } from './support/cli';
 import { chat, eventually, keyOnPlan, query, startReceiver, startRestartableGateway, type RestartableGateway, type WebhookReceiver } from './support/limits';
 
 // Fast retries: 10 ms, 30 ms, 120 ms, … (±20 %); four attempts before a delivery is failed.
@@ -168,13 +167,7 @@ describe('webhooks', () => {
 });
 
 describe('CLI', () => {
-  const BIN = resolve(import.meta.dirname, '../bin/tollgate.js');
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [BIN, ...args, '--db', gw.dbPath], { timeout: 20_000 }, (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-      );
-    });
+  const cli = (...args: string[]) => runCli(gw.dbPath, ...args);
 
   test('customers update --webhook-url prints the secret once; alerts list and webhooks deliveries show the log', async () => {
     const hook = await receiver();

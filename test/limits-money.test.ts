@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { grantCredits } from '../src/services/credits.service';
+import { runCli } from './support/cli';
 import { startTestGateway, type TestGateway } from './support/gateway';
 import { sleep } from './support/http';
 import { chat, EXACT_CHAT, errorCode, execute, keyOnPlan, query, usageLimits } from './support/limits';
@@ -13,15 +12,7 @@ beforeAll(async () => {
 afterAll(() => gw.stop());
 
 const deps = () => gw.gateway.deps;
-const BIN = resolve(import.meta.dirname, '../bin/tollgate.js');
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args, '--db', gw.dbPath], { timeout: 20_000 }, (error, stdout, stderr) =>
-      done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(gw.dbPath, ...args);
 
 const costs = (keyId: string) =>
   query<{ status: number; cost_micros: number }>(gw.dbPath, 'SELECT status, cost_micros FROM usage_events WHERE key_id = ? ORDER BY started_at, id', keyId);

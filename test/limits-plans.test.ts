@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { updateKey } from '../src/services/keys-admin.service';
 import { createPlan, updatePlan } from '../src/services/plans.service';
+import { runCli } from './support/cli';
 import { startTestGateway, type TestGateway } from './support/gateway';
 import { chat, engineOf, errorCode, keyOnPlan, roomInWindow, secondKey, usageLimits } from './support/limits';
 
@@ -13,15 +12,7 @@ beforeAll(async () => {
 afterAll(() => gw.stop());
 
 const deps = () => gw.gateway.deps;
-const BIN = resolve(import.meta.dirname, '../bin/tollgate.js');
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args, '--db', gw.dbPath], { timeout: 20_000 }, (error, stdout, stderr) =>
-      done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(gw.dbPath, ...args);
 
 describe('changing a plan', () => {
   test('takes effect on the next request: through updatePlan, and through the CLI in another process', async () => {

@@ -30,6 +30,8 @@ export function startCall(c: Context<AppEnv>, route: RouteName, model: string): 
 export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, request: ReserveRequest): Promise<void> {
   const deps = c.get('deps');
   const caller = c.get('caller');
+  // From here the limits were consulted: a refusal carries its own fields (and must not be re-read).
+  call.limitHeaders = [];
   const { reservation, headers } = await deps.limiter.reserve(caller, request);
   call.reservation = reservation;
   call.limitHeaders = headers;

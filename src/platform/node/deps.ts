@@ -27,8 +27,8 @@ export function buildNodeDeps(
   const quiet = config.TOLLGATE_LOG === 'silent';
   const adminAuth = adminAuthSettings(config);
   const ledger = new GroupCommitLedger(store.sqlite);
-  // flush() commits synchronously before returning, which the subject store relies on (see SubjectStore).
-  const subjects = new SubjectStore(db, () => void ledger.flush());
+  // The subject store reads the ledger right after this: it must commit synchronously (see SubjectStore).
+  const subjects = new SubjectStore(db, () => ledger.commit());
   changes.subscribe(() => subjects.dropCredits());
   setInterval(() => subjects.evictIdle(now()), 60_000).unref();
   return {

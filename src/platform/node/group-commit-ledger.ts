@@ -40,7 +40,8 @@ export class GroupCommitLedger implements LedgerSink {
     this.commit();
   }
 
-  private commit(): void {
+  /** Commits everything queued before returning (the limits engine reads the ledger right after). */
+  commit(): void {
     this.scheduled = false;
     const batch = this.queue;
     if (batch.length === 0) return;
