@@ -10,6 +10,11 @@ export interface LedgerSink {
   record(row: NewUsageEvent): Promise<void>;
   /** Commits anything queued; used when draining. */
   flush(): Promise<void>;
+  /**
+   * Resolves once every committed row of `customerId` can be read from `deps.db` (reports read there).
+   * Node: at once, the ledger is that database. Workers: after the customer's object copied its rows to D1.
+   */
+  caughtUp(customerId: string): Promise<void>;
 }
 
 /** One keyed call on a metered route, from auth until its ledger row is written. */
@@ -28,6 +33,8 @@ export interface CallRecord {
   reservation: Reservation | null;
   /** Rate-limit response fields computed at reservation time, sent on every answer. */
   limitHeaders: ReadonlyArray<readonly [string, string]> | null;
+  /** The completion cap the reservation assumed for a call that names none (null: no cap needed). */
+  tokenCap: number | null;
 }
 
 /**

@@ -12,18 +12,21 @@ export interface BucketTotals {
   costMicros: number;
 }
 
-/** Sums a key's or customer's ledger rows since `from`; the limits engine's starting point after a restart. */
+/**
+ * Sums a key's or customer's ledger rows since `from`; the limits engine's starting point after a restart.
+ * Only synchronous drivers (better-sqlite3, a Durable Object's SQLite) hold the ledger the engine reads.
+ */
 export function sumSubjectUsage(
   db: Db,
   subject: { keyId: string } | { customerId: string },
   from: number,
   bucketMs: number | null,
-): BucketTotals[] | Promise<BucketTotals[]> {
+): BucketTotals[] {
   const who = 'keyId' in subject ? eq(usageEvents.keyId, subject.keyId) : eq(usageEvents.customerId, subject.customerId);
   const bucket = bucketMs ? sql<number>`(${usageEvents.startedAt} / ${bucketMs}) * ${bucketMs}` : sql<number>`${from}`;
   // `.all()` is synchronous on better-sqlite3: the limits engine reads and installs counters without
   // any interleaving settle slipping between the two.
-  return db
+  const rows = db
     .select({
       bucket: bucket.mapWith(Number),
       requests: sql<number>`coalesce(sum(${usageEvents.status} < 400), 0)`.mapWith(Number),
@@ -36,26 +39,35 @@ export function sumSubjectUsage(
     .where(and(who, gte(usageEvents.startedAt, from)))
     .groupBy(bucket)
     .all();
+  if (rows instanceof Promise) throw new Error('sumSubjectUsage needs a synchronous SQLite driver');
+  return rows as BucketTotals[];
 }
 
-/** A customer's credit standing: all grants, all priced usage ever, and when the customer started. */
-export interface CreditStanding {
+/** A customer's credit grants in total, and when the customer started (admin data). */
+export interface CreditGrants {
   grantsMicros: number;
-  spentMicros: number;
   since: number;
 }
 
-/** Reads a customer's credit standing; synchronous on better-sqlite3 (see sumSubjectUsage). */
-export function creditStanding(db: Db, customerId: string): CreditStanding | Promise<CreditStanding> {
-  const total = (col: typeof creditGrants.amountMicros | typeof usageEvents.costMicros) =>
-    sql<number>`coalesce(sum(${col}), 0)`.mapWith(Number);
-  const parts = [
-    db.select({ n: total(creditGrants.amountMicros) }).from(creditGrants).where(eq(creditGrants.customerId, customerId)).all(),
-    db.select({ n: total(usageEvents.costMicros) }).from(usageEvents).where(eq(usageEvents.customerId, customerId)).all(),
-    db.select({ n: customers.createdAt }).from(customers).where(eq(customers.id, customerId)).all(),
-  ];
-  const build = ([g, s, c]: Array<Array<{ n: number }>>) => ({ grantsMicros: g[0]?.n ?? 0, spentMicros: s[0]?.n ?? 0, since: c[0]?.n ?? 0 });
-  return parts.some((p) => p instanceof Promise) ? Promise.all(parts).then(build) : build(parts as Array<Array<{ n: number }>>);
+/** Reads a customer's credit grants and start time. */
+export async function creditGrantsOf(db: Db, customerId: string): Promise<CreditGrants> {
+  const [g] = await db
+    .select({ n: sql<number>`coalesce(sum(${creditGrants.amountMicros}), 0)`.mapWith(Number) })
+    .from(creditGrants)
+    .where(eq(creditGrants.customerId, customerId));
+  const [c] = await db.select({ n: customers.createdAt }).from(customers).where(eq(customers.id, customerId));
+  return { grantsMicros: g?.n ?? 0, since: c?.n ?? 0 };
+}
+
+/** All priced use of a customer ever, in micro-units; synchronous on SQLite drivers (see sumSubjectUsage). */
+export function spentMicrosOf(db: Db, customerId: string): number {
+  const rows = db
+    .select({ n: sql<number>`coalesce(sum(${usageEvents.costMicros}), 0)`.mapWith(Number) })
+    .from(usageEvents)
+    .where(eq(usageEvents.customerId, customerId))
+    .all();
+  if (rows instanceof Promise) throw new Error('spentMicrosOf needs a synchronous SQLite driver');
+  return (rows as Array<{ n: number }>)[0]?.n ?? 0;
 }
 
 /** Records a credit grant. */

@@ -19,6 +19,8 @@ export const accountRoutes = new Hono<AppEnv>()
     const { deps, caller } = c.var;
     const from = parseTime(c.req.query('from'), 'from') ?? monthStart(deps.now());
     const to = parseTime(c.req.query('to'), 'to') ?? deps.now() + 1;
+    // Every call this customer finished is readable before the totals are summed (Workers copy rows to D1).
+    await deps.ledger.caughtUp(caller.customerId);
     const customer = await queryUsage(deps.db, { customerId: caller.customerId, from, to }, ['model', 'day']);
     const key = await queryUsage(deps.db, { keyId: caller.keyId, from, to }, []);
     const limits = await deps.limiter.describe(caller);

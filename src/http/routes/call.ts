@@ -21,6 +21,7 @@ export function startCall(c: Context<AppEnv>, route: RouteName, model: string): 
     recorded: false,
     reservation: null,
     limitHeaders: null,
+    tokenCap: null,
   };
   c.set('call', call);
   return call;
@@ -32,7 +33,8 @@ export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, reques
   const caller = c.get('caller');
   // From here the limits were consulted: a refusal carries its own fields (and must not be re-read).
   call.limitHeaders = [];
-  const { reservation, headers } = await deps.limiter.reserve(caller, request);
+  const { reservation, headers, tokenCap } = await deps.limiter.reserve(caller, { ...request, callId: call.id });
   call.reservation = reservation;
   call.limitHeaders = headers;
+  call.tokenCap = tokenCap;
 }

@@ -61,9 +61,8 @@ function openaiHandler(route: RouteName) {
     const choices = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
     await reserveLimits(c, call, { model: entry.model.name, promptTokens, maxTokens, predictions: 0, choices });
     // A call that names no cap is held to the one it reserved, when the plan limits or prices tokens.
-    const reserved = call.reservation?.limits;
-    if (maxTokens === null && reserved && (reserved.tpm || reserved.budget || reserved.credits || reserved.quotas.some((q) => q.unit === 'tokens'))) {
-      body.max_tokens = reserved.defaultMaxTokens;
+    if (maxTokens === null && call.tokenCap !== null) {
+      body.max_tokens = call.tokenCap;
       changed = true;
     }
     return proxy(deps, {

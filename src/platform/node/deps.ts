@@ -7,7 +7,7 @@ import { ModelCatalog } from '../../services/model-catalog.service';
 import { KeyVerifier } from '../../services/verify-key.service';
 import { MemoryLimits } from '../../services/limits/engine';
 import { PlanLimitsCache } from '../../services/limits/plan-cache';
-import { SubjectStore } from '../../services/limits/subjects';
+import { SubjectStore, sqliteLedgerTotals } from '../../services/limits/subjects';
 import type { AlertSink } from '../../services/limits/types';
 import { swaggerUiAssets } from './docs-assets';
 import { GroupCommitLedger } from './group-commit-ledger';
@@ -28,7 +28,7 @@ export function buildNodeDeps(
   const adminAuth = adminAuthSettings(config);
   const ledger = new GroupCommitLedger(store.sqlite);
   // The subject store reads the ledger right after this: it must commit synchronously (see SubjectStore).
-  const subjects = new SubjectStore(db, () => ledger.commit());
+  const subjects = new SubjectStore(sqliteLedgerTotals(db, db, () => ledger.commit()));
   changes.subscribe(() => subjects.dropCredits());
   setInterval(() => subjects.evictIdle(now()), 60_000).unref();
   return {

@@ -10,9 +10,9 @@ import type { PlanLimitsCache } from './plan-cache';
 import type { SubjectState, SubjectStore } from './subjects';
 import { take } from './take';
 import { spendOf, thresholdsCrossed } from './thresholds';
-import type { AlertSink, LimitCaller, LimitsEngine, LimitView, Reservation, ReserveRequest } from './types';
+import type { AlertSink, LimitCaller, LimitsEngine, LimitView, Reservation, ReserveRequest, ReserveResult } from './types';
 
-const NOTHING = Object.freeze({ reservation: null, headers: [] as Array<[string, string]> });
+const NOTHING: ReserveResult = Object.freeze({ reservation: null, headers: [], tokenCap: null });
 
 /**
  * The in-process limits engine (Node). All checks and all increments of one reservation happen in one
@@ -31,16 +31,17 @@ export class MemoryLimits implements LimitsEngine {
     private readonly alerts: AlertSink,
   ) {}
 
-  async reserve(caller: LimitCaller, request: ReserveRequest): Promise<{ reservation: Reservation | null; headers: Array<[string, string]> }> {
+  async reserve(caller: LimitCaller, request: ReserveRequest): Promise<ReserveResult> {
     const limits = this.plans.peek(caller) ?? (await this.plans.get(caller));
     if (limits.empty) return NOTHING;
     const key = this.subjects.get('key', caller.keyId);
     const customer = this.subjects.get('customer', caller.customerId);
     // What the ledger knows is loaded on first use; the check-and-take itself is synchronous.
     while (!this.loaded(limits, key, customer)) await this.load(limits, key, customer);
-    return take(limits, request, caller.customerId, key, customer, this.subjects, this.now(), (kind, used, limit) =>
+    const taken = take(limits, request, caller.customerId, key, customer, this.subjects, this.now(), (kind, used, limit) =>
       this.exhausted(limits, caller.customerId, kind, used, limit),
     );
+    return { reservation: taken.reservation, headers: taken.headers, tokenCap: tokenCapOf(limits) };
   }
 
   /**
@@ -103,6 +104,37 @@ export class MemoryLimits implements LimitsEngine {
     return cost;
   }
 
+  /** The caller's compiled plan limits (cached; edits show on the next call). */
+  limitsOf(caller: LimitCaller): Promise<CompiledLimits> {
+    return this.plans.get(caller);
+  }
+
+  /**
+   * Counts a settled call that holds no reservation here although its plan limits something — its
+   * reservation was lost (a restarted Durable Object) or released by the stale-reservation sweep. The
+   * call is priced and counted like any settled call; nothing held is released. Returns its cost.
+   */
+  settleUnreserved(limits: CompiledLimits, caller: LimitCaller, model: string, units: Units, billable: boolean, at: number): number {
+    if (limits.empty) return 0;
+    const tpm = limits.tpm;
+    const prompt = billable ? units.promptTokens : 0;
+    const completion = billable ? units.completionTokens : 0;
+    const predictions = billable ? units.predictions : 0;
+    const cost = priceMicros(limits.prices, model, { promptTokens: prompt, completionTokens: completion, predictions, requests: billable ? 1 : 0 });
+    const actual = { tokens: prompt + completion, requests: billable ? 1 : 0, predictions, cost };
+    const now = this.now();
+    for (const s of [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]) {
+      for (const counter of s.periods.values()) counter.add(at, actual[counter.unit]);
+      if (s.credits) s.credits.spentMicros += cost;
+      if (tpm) {
+        s.tpm.roll(now);
+        s.tpm.used += Math.ceil(prompt * tpm.promptWeight + completion * tpm.completionWeight);
+      }
+      s.lastActive = now;
+    }
+    return cost;
+  }
+
   async peekHeaders(caller: LimitCaller): Promise<Array<[string, string]>> {
     const limits = await this.plans.get(caller);
     if (limits.empty) return [];
@@ -153,3 +185,8 @@ export class MemoryLimits implements LimitsEngine {
   }
 }
 
+/** The completion cap a call that names none is held to: set when the plan limits or prices tokens. */
+function tokenCapOf(limits: CompiledLimits): number | null {
+  const capsTokens = limits.tpm || limits.budget || limits.credits || limits.quotas.some((q) => q.unit === 'tokens');
+  return capsTokens ? limits.defaultMaxTokens : null;
+}

@@ -1,4 +1,4 @@
-import { creditStanding, sumSubjectUsage, type BucketTotals } from '../../db/repos/usage-totals.repo';
+import { creditGrantsOf, spentMicrosOf, sumSubjectUsage, type BucketTotals, type CreditGrants } from '../../db/repos/usage-totals.repo';
 import type { Db } from '../../db/types';
 import { bucketSize, oldestLiveBucket, type Period } from '../../domain/limits/periods';
 import { MinuteTokens, PeriodCounter, WindowCounter } from './counters';
@@ -37,22 +37,50 @@ export class SubjectState {
   }
 }
 
+/**
+ * Where the engine's starting points come from. Reads of settled use are synchronous, so the engine
+ * reads and installs a counter in one step and no settle can slip in between.
+ */
+export interface LedgerTotals {
+  /** Billable totals of a key or customer since `from`, per bucket. */
+  usage(subject: { keyId: string } | { customerId: string }, from: number, bucketMs: number | null): BucketTotals[];
+  /** Priced use of a customer ever. */
+  spent(customerId: string): number;
+  /** Credit grants and start of a customer (admin data: may be read asynchronously). */
+  grants(customerId: string): Promise<CreditGrants>;
+}
+
+/**
+ * Totals from a synchronous SQLite ledger (`ledgerDb`) and admin data (`adminDb`); `beforeRead` commits
+ * anything the ledger has queued. Node passes its one SQLite file twice; a Durable Object its own storage and D1.
+ */
+export function sqliteLedgerTotals(ledgerDb: Db, adminDb: Db, beforeRead: () => void = () => {}): LedgerTotals {
+  return {
+    usage(subject, from, bucketMs) {
+      beforeRead();
+      return sumSubjectUsage(ledgerDb, subject, from, bucketMs);
+    },
+    spent(customerId) {
+      beforeRead();
+      return spentMicrosOf(ledgerDb, customerId);
+    },
+    grants: (customerId) => creditGrantsOf(adminDb, customerId),
+  };
+}
+
 const UNITS: CountedUnit[] = ['requests', 'tokens', 'predictions', 'cost'];
 const amountOf = (unit: CountedUnit, t: BucketTotals) =>
   unit === 'requests' ? t.requests : unit === 'tokens' ? t.promptTokens + t.completionTokens : unit === 'predictions' ? t.predictions : t.costMicros;
 
 /**
- * Limiter state by subject. Period counters and credits start from the ledger (after flushing it, read
- * synchronously, so no settle can slip in between) — the ledger is the durable record of settled use.
+ * Limiter state by subject. Period counters and credits start from the ledger (read synchronously, so no
+ * settle can slip in between) — the ledger is the durable record of settled use.
  * Idle subjects are evicted only when evicting cannot change an answer: nothing held, windows expired.
  */
 export class SubjectStore {
   private readonly states = new Map<string, SubjectState>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly flushLedger: () => void,
-  ) {}
+  constructor(private readonly totals: LedgerTotals) {}
 
   get(kind: 'key' | 'customer', id: string): SubjectState {
     const key = kind === 'key' ? `k:${id}` : `c:${id}`;
@@ -75,14 +103,9 @@ export class SubjectStore {
   async period(state: SubjectState, unit: CountedUnit, periodText: string, period: Period, now: number): Promise<PeriodCounter> {
     const existing = state.periods.get(`${unit}|${periodText}`);
     if (existing) return existing;
-    this.flushLedger();
     const from = period.kind === 'calendar' ? oldestLiveBucket(period, now) : oldestLiveBucket(period, now) - bucketSize(period)!;
     const subject = state.kind === 'key' ? { keyId: state.id } : { customerId: state.id };
-    const loaded = sumSubjectUsage(this.db, subject, from, bucketSize(period));
-    const rows = loaded instanceof Promise ? await loaded : loaded;
-    // Another request may have installed the counters while we awaited (async stores only).
-    const again = state.periods.get(`${unit}|${periodText}`);
-    if (again) return again;
+    const rows = this.totals.usage(subject, from, bucketSize(period));
     for (const u of UNITS) {
       const counter = new PeriodCounter(period, u);
       for (const row of rows) counter.add(row.bucket, amountOf(u, row));
@@ -94,16 +117,16 @@ export class SubjectStore {
   /** The customer's credit state, loading it from grants and the ledger if needed. */
   async credits(state: SubjectState): Promise<CreditState> {
     if (state.credits && !state.grantsStale) return state.credits;
-    this.flushLedger();
-    const loaded = creditStanding(this.db, state.id);
-    const standing = loaded instanceof Promise ? await loaded : loaded;
+    const grants = await this.totals.grants(state.id);
+    if (state.credits && !state.grantsStale) return state.credits;
+    // From here to the end nothing awaits: the spend read and the state installed are one step.
     if (state.credits && state.grantsStale) {
       // Calls in flight settle into this object: refresh its grants in place, keep its exact spend.
-      state.credits.grantsMicros = standing.grantsMicros;
-      state.credits.since = standing.since;
+      state.credits.grantsMicros = grants.grantsMicros;
+      state.credits.since = grants.since;
       state.grantsStale = false;
     }
-    state.credits ??= { ...standing, reserved: 0 };
+    state.credits ??= { ...grants, spentMicros: this.totals.spent(state.id), reserved: 0 };
     return state.credits;
   }
 

@@ -14,6 +14,19 @@ export interface ReserveRequest {
   predictions: number;
   /** Completions asked for at once (`n`): each may use the whole completion cap. */
   choices?: number;
+  /** The call (and its ledger row) this reservation is for; engines that keep reservations apart key them by it. */
+  callId?: string;
+}
+
+/** What reserving answers: the reservation to settle, the rate-limit response fields, the completion cap. */
+export interface ReserveResult {
+  reservation: Reservation | null;
+  headers: Array<[string, string]>;
+  /**
+   * The completion-token cap a call that names none is held to (its reservation assumed it), or null when
+   * the plan neither limits nor prices tokens.
+   */
+  tokenCap: number | null;
 }
 
 /** What a held amount is of, and so which actual amount settles it. */
@@ -86,10 +99,13 @@ export interface LimitView {
   overage?: number;
 }
 
-/** The limits engine: exact reserve → settle over a plan's limits. Node runs it in memory. */
+/**
+ * The limits engine: exact reserve → settle over a plan's limits. Node runs it in memory in the gateway
+ * process; Workers run the same engine in each customer's Durable Object and reach it over RPC.
+ */
 export interface LimitsEngine {
   /** Reserves the call's possible cost or throws a 429 ServiceError; returns the rate-limit response fields. */
-  reserve(caller: LimitCaller, request: ReserveRequest): Promise<{ reservation: Reservation | null; headers: Array<[string, string]> }>;
+  reserve(caller: LimitCaller, request: ReserveRequest): Promise<ReserveResult>;
   /** Settles a reservation with what the call really used (zero units for a failed call); returns its cost. */
   settle(reservation: Reservation | null, units: Units, billable: boolean): number;
   /** Every limit's state for this caller. */
