@@ -1,10 +1,45 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { ADMIN_SECRET } from './test/shared/admin-token';
+
+const timeouts = { testTimeout: 30_000, hookTimeout: 30_000 };
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+          exclude: ['test/workers/**'],
+          pool: 'forks',
+          ...timeouts,
+        },
+      },
+      {
+        // The Workers build inside workerd: the worker entry with D1 and the customers' Durable Objects.
+        plugins: [
+          cloudflareTest(async () => ({
+            main: './src/entry/worker.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+                TOLLGATE_ADMIN_JWT_SECRET: ADMIN_SECRET,
+                TOLLGATE_LOG: 'silent',
+                BACKEND_TOKEN: 'backend-secret',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+          globalSetup: ['test/workers/backend.setup.ts'],
+          setupFiles: ['test/workers/apply-migrations.ts'],
+          ...timeouts,
+        },
+      },
+    ],
   },
 });

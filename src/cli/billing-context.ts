@@ -1,7 +1,7 @@
 import { parseConfig } from '../config';
 import type { CustomerRow } from '../db/schema';
 import { ServiceError } from '../domain/errors';
-import { buildBillingDeps } from '../platform/node/billing';
+import { buildBillingDeps } from '../services/billing/billing-runtime';
 import type { BillingDeps } from '../services/billing/billing-deps';
 import { linkCustomerToStripe } from '../services/billing/link.service';
 import type { CommandContext } from './args';

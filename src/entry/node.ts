@@ -7,7 +7,7 @@ import type { Db } from '../db/types';
 import { parseConfig, type Config } from '../config';
 import { startModelServer, type ModelServer } from '../demo/model-server';
 import { buildNodeDeps } from '../platform/node/deps';
-import { buildBillingRuntime } from '../platform/node/billing';
+import { buildBillingRuntime } from '../services/billing/billing-runtime';
 import { startBillingSyncJob, type BillingSyncJob } from '../platform/node/billing-job';
 import { startNodeAlerts } from '../platform/node/webhook-worker';
 import { migrateSqlite, openSqlite } from '../platform/node/sqlite';

@@ -27,6 +27,17 @@ export async function findKeyByHash(db: Db, hash: string): Promise<KeyWithCustom
   return rows[0];
 }
 
+/** The key with this id, with its customer's status and plan. */
+export async function findKeyById(db: Db, id: string): Promise<KeyWithCustomer | undefined> {
+  const rows = await db
+    .select({ key: apiKeys, customerStatus: customers.status, planId: customers.planId })
+    .from(apiKeys)
+    .innerJoin(customers, eq(customers.id, apiKeys.customerId))
+    .where(eq(apiKeys.id, id))
+    .limit(1);
+  return rows[0];
+}
+
 /** Keys, newest first, optionally of one customer. */
 export async function listKeys(db: Db, customerId?: string): Promise<ApiKeyRow[]> {
   const query = db.select().from(apiKeys);

@@ -1,9 +1,9 @@
 import type { Config } from '../../config';
 import type { Db } from '../../db/types';
-import { billingSettings } from '../../services/billing/billing-config';
-import type { BillingDeps, BillingRuntime } from '../../services/billing/billing-deps';
-import { createStripeBillingClient } from '../../services/billing/stripe-billing-client';
-import type { ChangeWatch } from '../../services/change-watch';
+import { billingSettings } from './billing-config';
+import type { BillingDeps, BillingRuntime } from './billing-deps';
+import { createStripeBillingClient } from './stripe-billing-client';
+import type { ChangeWatch } from '../change-watch';
 
 /** What billing borrows from the gateway's deps. */
 export interface BillingBase {
@@ -21,7 +21,7 @@ export function buildBillingDeps(config: Config, base: BillingBase): BillingDeps
   return { db: base.db, now: base.now, changes: base.changes, log: base.log, client, settings: billingSettings(config) };
 }
 
-/** What the HTTP app needs for billing (webhooks) on Node. */
+/** What the HTTP app needs for billing (webhooks), on either runtime. */
 export function buildBillingRuntime(config: Config, base: BillingBase): BillingRuntime {
   return { deps: buildBillingDeps(config, base), webhookSecret: config.STRIPE_WEBHOOK_SECRET ?? null };
 }

@@ -1,0 +1,45 @@
+import { drizzle } from 'drizzle-orm/d1';
+import type { Config } from '../../config';
+import type { Deps } from '../../context';
+import * as schema from '../../db/schema';
+import type { Db } from '../../db/types';
+import { buildBillingRuntime } from '../../services/billing/billing-runtime';
+import { adminAuthSettings, createAdminTokenVerifier } from '../../services/admin-token.service';
+import { createChangeWatch } from '../../services/change-watch';
+import { ModelCatalog } from '../../services/model-catalog.service';
+import { KeyVerifier } from '../../services/verify-key.service';
+import { DurableLedger, DurableLimits } from './durable-limits';
+import type { WorkerEnv } from './env';
+import { FetchUpstream } from './fetch-upstream';
+import { workerLog } from './log';
+
+/**
+ * The Workers composition root: the same Deps as Node, over D1, the customers' Durable Objects and fetch.
+ * Built once per isolate. Keys and models are cached in the isolate for at most a second (a revocation
+ * made anywhere is seen everywhere within it); admin writes made in this isolate drop its caches at once.
+ */
+export function buildWorkerDeps(env: WorkerEnv, config: Config, vars: Record<string, string | undefined>): Deps {
+  const db = drizzle(env.DB, { schema }) as unknown as Db;
+  const changes = createChangeWatch(() => Math.floor(Date.now() / 1000));
+  const now = () => Date.now();
+  const log = workerLog(env);
+  const adminAuth = adminAuthSettings(config);
+  const deps: Deps = {
+    db,
+    now,
+    changes,
+    keys: new KeyVerifier(db, now, changes, config.TOLLGATE_KEY_CACHE_SIZE),
+    models: new ModelCatalog(db, changes),
+    ledger: new DurableLedger(env.CUSTOMERS),
+    limiter: new DurableLimits(env.CUSTOMERS),
+    upstream: new FetchUpstream(),
+    secret: (name) => vars[name],
+    // The runtime cancels the response stream when the client leaves; the relay sees that itself.
+    clientGone: () => false,
+    adminAuth: adminAuth ? createAdminTokenVerifier(adminAuth, now) : null,
+    limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },
+    log,
+  };
+  deps.billing = buildBillingRuntime(config, deps);
+  return deps;
+}
