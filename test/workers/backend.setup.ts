@@ -1,9 +1,11 @@
+import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { startModelServer } from '../../src/demo/model-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     backendUrl: string;
+    deadUrl: string;
   }
 }
 
@@ -11,5 +13,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const backend = await startModelServer({ host: '127.0.0.1' });
   project.provide('backendUrl', backend.url);
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  project.provide('deadUrl', `http://127.0.0.1:${port}/predict`);
   return () => backend.close();
 }

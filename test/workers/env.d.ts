@@ -1,6 +1,5 @@
 declare module 'cloudflare:test' {
-  interface ProvidedEnv {
-    DB: D1Database;
+  interface ProvidedEnv extends Cloudflare.Env {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

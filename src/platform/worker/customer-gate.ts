@@ -49,6 +49,8 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
   /** Calls that reserved here and have not committed: their reservation (null when the plan limits nothing). */
   private readonly held = new Map<string, { reservation: Reservation | null; at: number }>();
   private copying: Promise<number> | null = null;
+  /** The newest admin change a caller told this object about (see DurableLimits). */
+  private heardChange = 0;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
@@ -65,8 +67,8 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
   }
 
   /** Reserves a call's possible cost, or says why not. */
-  async reserve(caller: LimitCaller, request: ReserveRequest): Promise<GateReserveAnswer> {
-    this.changes.poll();
+  async reserve(caller: LimitCaller, request: ReserveRequest, changedAt = 0): Promise<GateReserveAnswer> {
+    this.hear(changedAt);
     try {
       const { reservation, headers, tokenCap } = await this.engine.reserve(caller, request);
       if (request.callId) {
@@ -108,14 +110,14 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
   }
 
   /** Every limit's state for this caller (GET /v1/usage). */
-  async describe(caller: LimitCaller): Promise<LimitView[]> {
-    this.changes.poll();
+  async describe(caller: LimitCaller, changedAt = 0): Promise<LimitView[]> {
+    this.hear(changedAt);
     return this.engine.describe(caller);
   }
 
   /** The rate-limit response fields for a keyed answer that reserved nothing. */
-  async peekHeaders(caller: LimitCaller): Promise<Array<[string, string]>> {
-    this.changes.poll();
+  async peekHeaders(caller: LimitCaller, changedAt = 0): Promise<Array<[string, string]>> {
+    this.hear(changedAt);
     return this.engine.peekHeaders(caller);
   }
 
@@ -164,6 +166,15 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     const at = Date.now() + inMs;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Drops cached admin data older than a second, or older than a change a caller reports. */
+  private hear(changedAt: number): void {
+    if (changedAt > this.heardChange) {
+      this.heardChange = changedAt;
+      this.changes.changed();
+    }
+    this.changes.poll();
   }
 
   private known(id: string): boolean {

@@ -5,7 +5,7 @@ import * as schema from '../../db/schema';
 import type { Db } from '../../db/types';
 import { buildBillingRuntime } from '../../services/billing/billing-runtime';
 import { adminAuthSettings, createAdminTokenVerifier } from '../../services/admin-token.service';
-import { createChangeWatch } from '../../services/change-watch';
+import { createChangeWatch, type ChangeWatch } from '../../services/change-watch';
 import { ModelCatalog } from '../../services/model-catalog.service';
 import { KeyVerifier } from '../../services/verify-key.service';
 import { DurableLedger, DurableLimits } from './durable-limits';
@@ -20,7 +20,16 @@ import { workerLog } from './log';
  */
 export function buildWorkerDeps(env: WorkerEnv, config: Config, vars: Record<string, string | undefined>): Deps {
   const db = drizzle(env.DB, { schema }) as unknown as Db;
-  const changes = createChangeWatch(() => Math.floor(Date.now() / 1000));
+  const watch = createChangeWatch(() => Math.floor(Date.now() / 1000));
+  // Admin writes in this isolate drop its caches at once and tell each customer object it calls next.
+  let changedAt = 0;
+  const changes: ChangeWatch = {
+    ...watch,
+    changed() {
+      changedAt = Date.now();
+      watch.changed();
+    },
+  };
   const now = () => Date.now();
   const log = workerLog(env);
   const adminAuth = adminAuthSettings(config);
@@ -31,7 +40,7 @@ export function buildWorkerDeps(env: WorkerEnv, config: Config, vars: Record<str
     keys: new KeyVerifier(db, now, changes, config.TOLLGATE_KEY_CACHE_SIZE),
     models: new ModelCatalog(db, changes),
     ledger: new DurableLedger(env.CUSTOMERS),
-    limiter: new DurableLimits(env.CUSTOMERS),
+    limiter: new DurableLimits(env.CUSTOMERS, () => changedAt),
     upstream: new FetchUpstream(),
     secret: (name) => vars[name],
     // The runtime cancels the response stream when the client leaves; the relay sees that itself.

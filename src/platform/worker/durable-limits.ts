@@ -5,6 +5,8 @@ import type { LimitCaller, LimitsEngine, LimitView, ReserveRequest, ReserveResul
 import type { CustomerGate } from './customer-gate';
 
 type Gates = DurableObjectNamespace<CustomerGate>;
+/** Header pairs (RPC typing widens tuples to arrays). */
+type Pairs = Array<[string, string]>;
 
 const gateOf = (gates: Gates, customerId: string) => gates.get(gates.idFromName(customerId));
 
@@ -17,12 +19,21 @@ const plain = (c: LimitCaller): LimitCaller => ({ keyId: c.keyId, customerId: c.
  * ledger row is committed there (DurableLedger), so settling here does nothing and prices nothing.
  */
 export class DurableLimits implements LimitsEngine {
-  constructor(private readonly gates: Gates) {}
+  /**
+   * `changedAt` is when this isolate last changed admin data (0: never). Every call to a customer's
+   * object carries it, and an object that has not yet heard of that change drops its plan and credit
+   * caches first — so a plan edit applies to the next request routed through the isolate that made it,
+   * and everywhere else within a second (the object's own cache lifetime).
+   */
+  constructor(
+    private readonly gates: Gates,
+    private readonly changedAt: () => number,
+  ) {}
 
   async reserve(caller: LimitCaller, request: ReserveRequest): Promise<ReserveResult> {
-    const answer = await gateOf(this.gates, caller.customerId).reserve(plain(caller), request);
-    if (!answer.ok) throw new ServiceError(answer.code, answer.message, null, answer.headers);
-    return { reservation: null, headers: answer.headers, tokenCap: answer.tokenCap };
+    const answer = await gateOf(this.gates, caller.customerId).reserve(plain(caller), request, this.changedAt());
+    if (!answer.ok) throw new ServiceError(answer.code, answer.message, null, answer.headers as Pairs);
+    return { reservation: null, headers: answer.headers as Pairs, tokenCap: answer.tokenCap };
   }
 
   /** The customer's object settles and prices the call when its ledger row arrives (it fills in the cost). */
@@ -31,11 +42,11 @@ export class DurableLimits implements LimitsEngine {
   }
 
   describe(caller: LimitCaller): Promise<LimitView[]> {
-    return gateOf(this.gates, caller.customerId).describe(plain(caller));
+    return gateOf(this.gates, caller.customerId).describe(plain(caller), this.changedAt());
   }
 
-  peekHeaders(caller: LimitCaller): Promise<Array<[string, string]>> {
-    return gateOf(this.gates, caller.customerId).peekHeaders(plain(caller));
+  async peekHeaders(caller: LimitCaller): Promise<Pairs> {
+    return (await gateOf(this.gates, caller.customerId).peekHeaders(plain(caller), this.changedAt())) as unknown as Pairs;
   }
 }
 
