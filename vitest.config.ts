@@ -28,6 +28,8 @@ export default defineConfig({
                 TOLLGATE_ADMIN_JWT_SECRET: ADMIN_SECRET,
                 TOLLGATE_LOG: 'silent',
                 BACKEND_TOKEN: 'backend-secret',
+                // Wide enough that a test sees a row in the object before the alarm copies it to D1.
+                TOLLGATE_LEDGER_COPY_DELAY_MS: '2000',
               },
             },
           })),

@@ -22,6 +22,8 @@ export const ConfigSchema = z.object({
   TOLLGATE_DEMO: onOff,
   TOLLGATE_DEMO_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
   TOLLGATE_LOG: z.enum(['silent', 'info', 'debug']).default('info'),
+  /** Workers: how long after a commit a customer's object copies its new ledger rows to D1 (a burst goes in one batch). */
+  TOLLGATE_LEDGER_COPY_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   /** Stripe billing: keys, webhook secret, sync interval, bucket, grace period (src/services/billing/billing-config.ts). */
   ...BILLING_CONFIG,
   /** Alert webhooks: first retry delay (later retries are multiples of it), attempts before giving up, per-attempt timeout. */

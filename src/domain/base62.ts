@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 /** The base62 alphabet used in keys and ids: URL-safe, no punctuation for scanners to trip on. */
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-// Random bytes are drawn from a pooled buffer: one syscall per 4 KiB instead of one per id.
+// Random bytes are drawn from a pooled buffer: one syscall per 4 KiB instead of one per id. It is filled
+// on first use, not at import: Workers forbid random values in a module's global scope.
 const POOL_SIZE = 4096;
-let pool = randomBytes(POOL_SIZE);
-let poolAt = 0;
+let pool = new Uint8Array(0);
+let poolAt = POOL_SIZE;
 
 function nextRandomByte(): number {
   if (poolAt === POOL_SIZE) {

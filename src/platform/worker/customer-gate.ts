@@ -14,7 +14,8 @@ import { SubjectStore, sqliteLedgerTotals } from '../../services/limits/subjects
 import type { LimitCaller, LimitView, Reservation, ReserveRequest } from '../../services/limits/types';
 import { NO_UNITS, type Units } from '../../backends/types';
 import { copyStatement, LedgerStore } from './ledger-store';
-import type { WorkerEnv } from './env';
+import { parseConfig } from '../../config';
+import { stringVars, type WorkerEnv } from './env';
 import { workerLog } from './log';
 
 /** What reserving answers over RPC (errors lose their class on the way, so a refusal is data). */
@@ -22,8 +23,6 @@ export type GateReserveAnswer =
   | { ok: true; headers: Array<[string, string]>; tokenCap: number | null }
   | { ok: false; code: ServiceError['code']; message: string; headers: Array<[string, string]> };
 
-/** How long after the last commit the ledger copy to D1 runs (rows of a burst go in one batch). */
-const COPY_DELAY_MS = 1_000;
 /** Rows per D1 batch (each row is one statement of 19 bound values; D1 allows 100 per statement). */
 const COPY_BATCH = 100;
 /** A reservation whose call has not settled after this long is released (its request died with its isolate). */
@@ -51,9 +50,12 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
   private copying: Promise<number> | null = null;
   /** The newest admin change a caller told this object about (see DurableLimits). */
   private heardChange = 0;
+  /** How long after a commit the rows are copied to D1 (TOLLGATE_LEDGER_COPY_DELAY_MS). */
+  private readonly copyDelayMs: number;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
+    this.copyDelayMs = parseConfig(stringVars(env)).TOLLGATE_LEDGER_COPY_DELAY_MS;
     this.ledger = new LedgerStore(ctx.storage.sql);
     this.admin = drizzleD1(env.DB, { schema }) as unknown as Db;
     const local = drizzleDo(ctx.storage, { schema }) as unknown as Db;
@@ -105,7 +107,7 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       cost = 0;
     }
     this.ledger.insert({ ...row, costMicros: cost });
-    await this.ensureAlarm(COPY_DELAY_MS);
+    await this.ensureAlarm(this.copyDelayMs);
     return cost;
   }
 

@@ -1,0 +1,105 @@
+import {
+  createExecutionContext, createScheduledController, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext,
+} from 'cloudflare:test';
+import { beforeEach, describe, expect, test } from 'vitest';
+import worker from '../../src/entry/worker';
+import type { CustomerGate } from '../../src/platform/worker/customer-gate';
+import { STALE_RESERVATION_MS } from '../../src/platform/worker/customer-gate';
+import { DAILY_CRON } from '../../src/platform/worker/jobs';
+import { clientOf } from '../shared/target';
+import { gateOf, workersTarget } from './support';
+
+const CHAT = { model: 'chat', max_tokens: 1, messages: [{ role: 'user', content: '!!!!!!' }] };
+const c = clientOf(workersTarget);
+
+const d1Rows = async (customerId: string) =>
+  (await env.DB.prepare('SELECT * FROM usage_events WHERE customer_id = ? ORDER BY started_at').bind(customerId).all<Record<string, unknown>>()).results;
+
+beforeEach(async () => {
+  await workersTarget.reset();
+  await c.ensureModels();
+});
+
+describe('the customer object holds the ledger; D1 gets a copy', () => {
+  test('its usage_events table has exactly the columns the migrations give D1', async () => {
+    const a = await c.customerWithKey();
+    const d1 = (await env.DB.prepare("SELECT name FROM pragma_table_info('usage_events') ORDER BY name").all<{ name: string }>()).results.map((r) => r.name);
+    const state = await gateOf(a.customerId).ledgerState();
+    expect(state.columns).toEqual(d1);
+  });
+
+  test('a served call’s row is in the object when the response ends; the alarm copies it to D1 once', async () => {
+    const a = await c.customerWithKey();
+    const res = await c.call(a.secret, '/v1/chat/completions', CHAT);
+    expect(res.status).toBe(200);
+    const gate = gateOf(a.customerId);
+    expect(await gate.ledgerState()).toMatchObject({ rows: 1, copied: 0, held: 0 });
+    expect(await d1Rows(a.customerId)).toHaveLength(0);
+
+    expect(await runDurableObjectAlarm(gate)).toBe(true);
+    const copied = await d1Rows(a.customerId);
+    expect(copied).toHaveLength(1);
+    expect(copied[0]).toMatchObject({ id: res.headers.get('x-request-id'), status: 200, prompt_tokens: 9, completion_tokens: 1 });
+    expect(await gate.ledgerState()).toMatchObject({ rows: 1, copied: 1 });
+    // Copying again (catch-up, a retried alarm) finds nothing new and duplicates nothing.
+    expect(await gate.copyNow()).toBe(0);
+    await runInDurableObject(gate, (_instance, state) => state.storage.sql.exec('UPDATE ledger_copy SET copied = 0'));
+    expect(await gate.copyNow()).toBe(1);
+    expect(await d1Rows(a.customerId)).toHaveLength(1);
+  });
+
+  test('the daily cron copies what D1 lacks for every customer', async () => {
+    const a = await c.customerWithKey();
+    const b = await c.customerWithKey();
+    for (const k of [a, a, b]) expect((await c.call(k.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: DAILY_CRON, scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await d1Rows(a.customerId)).toHaveLength(2);
+    expect(await d1Rows(b.customerId)).toHaveLength(1);
+  });
+});
+
+describe('reservations the object holds', () => {
+  test('a reservation whose call never settles is released by the sweep; its late row is still priced and counted', async () => {
+    const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 10 }], prices: { chat: { perRequest: 0.5 } } });
+    const gate = gateOf(a.customerId);
+    const caller = { keyId: a.keyId, customerId: a.customerId, planId: null as string | null, limitOverrides: null };
+    caller.planId = ((await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!).plan_id;
+    const request = { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_lost' };
+    expect(await gate.reserve(caller, request)).toMatchObject({ ok: true });
+    // The isolate that reserved died: the only slot stays taken …
+    expect(await gate.reserve(caller, { ...request, callId: 'req_second' })).toMatchObject({ ok: false, code: 'concurrency_limited' });
+    // … until the sweep finds the reservation older than the limit.
+    await runInDurableObject(gate, (instance: CustomerGate) => {
+      const held = (instance as unknown as { held: Map<string, { at: number }> }).held;
+      held.get('req_lost')!.at -= STALE_RESERVATION_MS + 1;
+    });
+    await runDurableObjectAlarm(gate);
+    expect(await gate.ledgerState()).toMatchObject({ held: 0 });
+    expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+
+    // The lost call's row arrives after all: priced from the plan and counted against the quota.
+    const now = Date.now();
+    const cost = await gate.commit({
+      id: 'req_lost', keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+      promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+      errorCode: null, usageRaw: null, startedAt: now, finishedAt: now,
+    });
+    expect(cost).toBe(500_000);
+    const usage = await c.call(a.secret, '/v1/usage');
+    expect(usage.body.limits.find((l: { kind: string }) => l.kind === 'quota')).toMatchObject({ used: 2, reserved: 0 });
+    expect((await workersTarget.ledger!(a.customerId)).map((r) => r.cost_micros)).toEqual(expect.arrayContaining([500_000, 500_000]));
+  });
+});
+
+describe('configuration', () => {
+  test('a bad setting is answered 500 with its name, and the good configuration serves again', async () => {
+    const bad = await worker.fetch(new Request('http://gateway.test/healthz'), { ...env, TOLLGATE_MAX_BODY_BYTES: 'lots' }, createExecutionContext());
+    expect(bad.status).toBe(500);
+    const body = (await bad.json()) as { detail: string; code: string };
+    expect(body.code).toBe('invalid_configuration');
+    expect(body.detail).toContain('TOLLGATE_MAX_BODY_BYTES');
+    expect((await worker.fetch(new Request('http://gateway.test/healthz'), env, createExecutionContext())).status).toBe(200);
+  });
+});
