@@ -25,6 +25,8 @@ export interface CompiledLimits {
   budget: { amountMicros: number; period: Period; periodText: string; alerts: number[] } | null;
   prices: Record<string, PriceMicros>;
   defaultMaxTokens: number;
+  /** The completion cap a call that names none is held to: set when the plan limits or prices tokens. */
+  tokenCap: number | null;
   currency: string;
   /** True when nothing is limited or priced: the hot path skips the engine entirely. */
   empty: boolean;
@@ -64,9 +66,12 @@ export function compileLimits(plan: PlanLimits, overrides: PlanLimits | null = n
       : null,
     prices: compilePrices(l.prices),
     defaultMaxTokens: l.defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
+    tokenCap: null,
     currency: l.currency ?? 'usd',
     empty: false,
   };
+  const capsTokens = compiled.tpm || compiled.budget || compiled.credits || quotas.some((q) => q.unit === 'tokens');
+  compiled.tokenCap = capsTokens ? compiled.defaultMaxTokens : null;
   compiled.empty =
     !rates.length && !compiled.tpm && !compiled.concurrency && !quotas.length && !compiled.credits && !compiled.budget &&
     Object.keys(compiled.prices).length === 0;

@@ -33,7 +33,8 @@ export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, reques
   const caller = c.get('caller');
   // From here the limits were consulted: a refusal carries its own fields (and must not be re-read).
   call.limitHeaders = [];
-  const { reservation, headers, tokenCap } = await deps.limiter.reserve(caller, { ...request, callId: call.id });
+  request.callId = call.id;
+  const { reservation, headers, tokenCap } = await deps.limiter.reserve(caller, request);
   call.reservation = reservation;
   call.limitHeaders = headers;
   call.tokenCap = tokenCap;

@@ -38,10 +38,9 @@ export class MemoryLimits implements LimitsEngine {
     const customer = this.subjects.get('customer', caller.customerId);
     // What the ledger knows is loaded on first use; the check-and-take itself is synchronous.
     while (!this.loaded(limits, key, customer)) await this.load(limits, key, customer);
-    const taken = take(limits, request, caller.customerId, key, customer, this.subjects, this.now(), (kind, used, limit) =>
+    return take(limits, request, caller.customerId, key, customer, this.subjects, this.now(), (kind, used, limit) =>
       this.exhausted(limits, caller.customerId, kind, used, limit),
     );
-    return { reservation: taken.reservation, headers: taken.headers, tokenCap: tokenCapOf(limits) };
   }
 
   /**
@@ -185,8 +184,3 @@ export class MemoryLimits implements LimitsEngine {
   }
 }
 
-/** The completion cap a call that names none is held to: set when the plan limits or prices tokens. */
-function tokenCapOf(limits: CompiledLimits): number | null {
-  const capsTokens = limits.tpm || limits.budget || limits.credits || limits.quotas.some((q) => q.unit === 'tokens');
-  return capsTokens ? limits.defaultMaxTokens : null;
-}

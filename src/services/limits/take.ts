@@ -5,7 +5,7 @@ import type { PeriodCounter } from './counters';
 import { creditBalance } from './credits';
 import { rateLimitHeaders, type HeaderInputs } from './headers';
 import type { SubjectState, SubjectStore } from './subjects';
-import type { Hold, HeldUnit, Reservation, ReserveRequest } from './types';
+import type { Hold, HeldUnit, Reservation, ReserveRequest, ReserveResult } from './types';
 
 type RefusalCode = 'rate_limited' | 'concurrency_limited' | 'tokens_limited' | 'insufficient_quota';
 interface Refusal { code: RefusalCode; message: string; retryAt: number | null }
@@ -27,7 +27,7 @@ export function take(
   now: number,
   /** Told when the budget or the credits refuse a call: the money is spent, whatever the alerts measured. */
   exhausted: (kind: 'budget' | 'credits', usedMicros: number, limitMicros: number) => void = () => {},
-): { reservation: Reservation; headers: Array<[string, string]> } {
+): ReserveResult {
   const onlyKey = [key];
   const onlyCustomer = [customer];
   const both = [key, customer];
@@ -115,7 +115,7 @@ export function take(
   const reservation: Reservation = {
     limits, model: request.model, customerId, request, slots, holds, subjects: both, budget, credits, at: now, settled: false,
   };
-  return { reservation, headers };
+  return { reservation, headers, tokenCap: limits.tokenCap };
 }
 
 /**
