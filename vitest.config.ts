@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { ADMIN_SECRET } from './test/shared/admin-token';
+import { ADMIN_SECRET } from './test/shared/admin-token.ts';
+import { FAKE_STRIPE_KEY } from './test/support/fake-stripe/key.ts';
 
 const timeouts = { testTimeout: 30_000, hookTimeout: 30_000 };
 
@@ -19,7 +20,7 @@ export default defineConfig({
       {
         // The Workers build inside workerd: the worker entry with D1 and the customers' Durable Objects.
         plugins: [
-          cloudflareTest(async () => ({
+          cloudflareTest(async ({ inject }) => ({
             main: './src/entry/worker.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
@@ -30,6 +31,9 @@ export default defineConfig({
                 BACKEND_TOKEN: 'backend-secret',
                 // Wide enough that a test sees a row in the object before the alarm copies it to D1.
                 TOLLGATE_LEDGER_COPY_DELAY_MS: '2000',
+                STRIPE_SECRET_KEY: FAKE_STRIPE_KEY,
+                STRIPE_API_URL: inject('stripeUrl'),
+                TOLLGATE_BILLING_SUMMARY_LAG: '0',
               },
             },
           })),

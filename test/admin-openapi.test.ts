@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LIMIT_OPTIONS } from '../src/cli/plan-flags';
 import { adminClient, ALL_SCOPES, hsToken, startAdminGateway, unique } from './support/admin';
+import { FAKE_STRIPE_KEY, startFakeStripe, type FakeStripe } from './support/fake-stripe/server';
 import type { TestGateway } from './support/gateway';
 import { deref, generate, schemaProblems, violations, type Schema } from './support/json-schema';
 
@@ -19,10 +20,13 @@ interface Operation {
 }
 
 let gw: TestGateway;
+let fake: FakeStripe;
 let doc: Schema;
 let operations: Operation[];
 beforeAll(async () => {
-  gw = await startAdminGateway();
+  // Stripe-compatible, so the billing operations can answer as declared too.
+  fake = await startFakeStripe();
+  gw = await startAdminGateway({ STRIPE_SECRET_KEY: FAKE_STRIPE_KEY, STRIPE_API_URL: fake.url, TOLLGATE_BILLING_SYNC_INTERVAL: '1h' });
   const res = await fetch(`${gw.url}/openapi.json`);
   expect(res.status).toBe(200);
   doc = await res.json();
@@ -30,7 +34,10 @@ beforeAll(async () => {
     METHODS.filter((m) => item[m]).map((method) => ({ method, path, spec: { ...item[method], parameters: [...(item.parameters ?? []), ...(item[method].parameters ?? [])] } })),
   );
 });
-afterAll(() => gw.stop());
+afterAll(async () => {
+  await gw.stop();
+  await fake.close();
+});
 
 describe('GET /openapi.json', () => {
   test('is a well-formed OpenAPI 3.1 document of the admin and public APIs', () => {

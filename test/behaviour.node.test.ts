@@ -5,11 +5,14 @@ import type { LedgerRow, Target } from './shared/target';
 import { startAdminGateway } from './support/admin';
 import type { TestGateway } from './support/gateway';
 import { freePort } from './support/ports';
+import { FAKE_STRIPE_KEY, startFakeStripe, type FakeStripe } from './support/fake-stripe/server';
 
 let gw: TestGateway;
+let fake: FakeStripe;
 let target: Target;
 beforeAll(async () => {
-  gw = await startAdminGateway();
+  fake = await startFakeStripe();
+  gw = await startAdminGateway({ STRIPE_SECRET_KEY: FAKE_STRIPE_KEY, STRIPE_API_URL: fake.url, TOLLGATE_BILLING_SYNC_INTERVAL: '1h', TOLLGATE_BILLING_SUMMARY_LAG: '0' });
   const store = new Database(gw.dbPath);
   target = {
     runtime: 'node',
@@ -22,6 +25,9 @@ beforeAll(async () => {
     writeStore: async (sql, ...params) => void store.prepare(sql).run(...params),
   };
 });
-afterAll(() => gw.stop());
+afterAll(async () => {
+  await gw.stop();
+  await fake.close();
+});
 
 describe('Node build', () => behaviourSuite(() => target));

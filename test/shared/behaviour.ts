@@ -211,6 +211,37 @@ export function behaviourSuite(getTarget: () => Target, options: { smoke?: boole
     });
   });
 
+  describe('billing', () => {
+    full('meters set up, a customer linked and usage synced through the admin API: Stripe holds exactly the ledger', async () => {
+      const setup = await c.admin('POST', '/admin/v1/billing/setup', { meters: ['requests', 'input_tokens', 'output_tokens', 'predictions'] });
+      expect(setup.status).toBe(200);
+      expect(setup.body.data.map((l: { meter: string }) => l.meter).sort()).toEqual(['input_tokens', 'output_tokens', 'predictions', 'requests']);
+      const a = await c.customerWithKey();
+      const linked = await c.admin('POST', '/admin/v1/billing/link', { customer: a.customer });
+      expect(linked.status).toBe(200);
+      expect(linked.body.stripe_customer_id).toMatch(/^cus_/);
+      for (let i = 0; i < 3; i++) expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+      const infer = await c.call(a.secret, '/v2/models/infer/infer', { inputs: [{ name: 'x', shape: [2, 1], datatype: 'FP32', data: [1, 2] }] });
+      expect(infer.status).toBe(200);
+      const rows = await ledger(a.customerId);
+      expect(rows).toHaveLength(4);
+
+      const sync = await c.admin('POST', '/admin/v1/billing/sync', {});
+      expect(sync.status).toBe(200);
+      expect(sync.body).toMatchObject({ object: 'billing_sync', outage: false, parked: 0 });
+      expect(sync.body.delivered).toBeGreaterThan(0);
+      const report = await c.admin('GET', `/admin/v1/billing/reconciliation?customer=${a.customer}`);
+      expect(report.status).toBe(200);
+      const lines = Object.fromEntries(report.body.lines.map((l: { meter: string }) => [l.meter, l]));
+      expect(lines.requests).toMatchObject({ status: 'ok', served: 4, ledger: 4, stripe: 4 });
+      expect(lines.input_tokens).toMatchObject({ status: 'ok', ledger: sum(rows, (r) => r.prompt_tokens), stripe: sum(rows, (r) => r.prompt_tokens) });
+      expect(lines.output_tokens).toMatchObject({ status: 'ok', ledger: sum(rows, (r) => r.completion_tokens), stripe: sum(rows, (r) => r.completion_tokens) });
+      expect(lines.predictions).toMatchObject({ status: 'ok', ledger: 2, stripe: 2 });
+      // A second run finds nothing new to send.
+      expect((await c.admin('POST', '/admin/v1/billing/sync', {})).body).toMatchObject({ claimed_rows: 0, delivered: 0 });
+    });
+  });
+
   describe('usage and admin API', () => {
     test('GET /v1/usage reports the caller’s own totals and limits at once', async () => {
       const a = await c.customerWithKey({ rates: [{ requests: 100, per: '1m' }] });

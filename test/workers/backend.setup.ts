@@ -1,15 +1,9 @@
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { startModelServer } from '../../src/demo/model-server';
+import { startFakeStripe } from '../support/fake-stripe/server';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    backendUrl: string;
-    deadUrl: string;
-  }
-}
-
-/** Runs in Node before the Workers tests: the test model backend they proxy to, on 127.0.0.1. */
+/** Runs in Node before the Workers tests: the test model backend they proxy to and a Stripe-compatible server, on 127.0.0.1. */
 export default async function setup(project: TestProject) {
   const backend = await startModelServer({ host: '127.0.0.1' });
   project.provide('backendUrl', backend.url);
@@ -18,5 +12,10 @@ export default async function setup(project: TestProject) {
   const port = (probe.address() as { port: number }).port;
   await new Promise((resolve) => probe.close(resolve));
   project.provide('deadUrl', `http://127.0.0.1:${port}/predict`);
-  return () => backend.close();
+  const stripe = await startFakeStripe();
+  project.provide('stripeUrl', stripe.url);
+  return async () => {
+    await backend.close();
+    await stripe.close();
+  };
 }

@@ -93,6 +93,32 @@ describe('reservations the object holds', () => {
   });
 });
 
+describe('cron jobs', () => {
+  test('the every-minute cron sends closed hours to Stripe with the same sync job as Node', async () => {
+    expect((await c.admin('POST', '/admin/v1/billing/setup', { meters: ['requests', 'input_tokens'] })).status).toBe(200);
+    const a = await c.customerWithKey();
+    expect((await c.admin('POST', '/admin/v1/billing/link', { customer: a.customer })).status).toBe(200);
+    // Two calls two hours ago (a closed bucket: the cron holds open ones back), committed like any other.
+    const at = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
+    const gate = gateOf(a.customerId);
+    for (const [id, prompt] of [['req_past_1', 12], ['req_past_2', 30]] as const) {
+      await gate.commit({
+        id, keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+        promptTokens: prompt, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+        errorCode: null, usageRaw: null, startedAt: at, finishedAt: at + 5,
+      });
+    }
+    await gate.copyNow();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: '* * * * *', scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const day = new Date(at).toISOString().slice(0, 10);
+    const report = await c.admin('GET', `/admin/v1/billing/reconciliation?customer=${a.customer}&from=${day}`);
+    const lines = report.body.lines.map((l: { meter: string; status: string; ledger: number; stripe: number }) => `${l.meter} ${l.status} ${l.ledger}/${l.stripe}`);
+    expect(lines).toEqual(['input_tokens ok 42/42', 'requests ok 2/2']);
+  });
+});
+
 describe('configuration', () => {
   test('a bad setting is answered 500 with its name, and the good configuration serves again', async () => {
     const bad = await worker.fetch(new Request('http://gateway.test/healthz'), { ...env, TOLLGATE_MAX_BODY_BYTES: 'lots' }, createExecutionContext());

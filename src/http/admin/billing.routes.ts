@@ -5,10 +5,15 @@ import { ServiceError } from '../../domain/errors';
 import type { BillingDeps } from '../../services/billing/billing-deps';
 import { listParked, retryParked, type ParkedRow } from '../../services/billing/parked.service';
 import { reconcile, type ReconcileLine } from '../../services/billing/reconcile.service';
+import { linkCustomerToStripe } from '../../services/billing/link.service';
+import { setupBilling } from '../../services/billing/setup.service';
+import { runSync } from '../../services/billing/sync.service';
+import { BILLING_METERS } from '../../domain/billing/meters';
 import { getCustomer } from '../../services/customers.service';
 import { monthStart, parseTime } from '../../services/usage.service';
 import { adminRoute, auditOf, jsonResponse } from './route';
-import { Problem, Time } from './schemas';
+import { Customer, Problem, Time } from './schemas';
+import { customerJson } from './views';
 
 const ReconciliationLine = z
   .object({
@@ -36,6 +41,25 @@ const Reconciliation = z
 const Parked = z
   .object({ identifier: z.string(), customer_id: z.string(), meter: z.string(), bucket_start: Time, value: z.number().int(), attempts: z.number().int(), reason: z.string().nullable(), parked_at: Time })
   .openapi('BillingParkedRow');
+
+const Meter = z.enum(BILLING_METERS);
+
+const SetupLine = z
+  .object({ meter: Meter, event_name: z.string(), stripe_meter_id: z.string(), action: z.enum(['created', 'adopted', 'kept']) })
+  .openapi('BillingSetupLine');
+
+const SyncReport = z
+  .object({
+    object: z.literal('billing_sync'),
+    claimed_rows: z.number().int().openapi({ description: 'ledger rows claimed into the outbox' }),
+    delivered: z.number().int(),
+    duplicates: z.number().int().openapi({ description: 'events Stripe already had (same identifier): delivered before, not billed twice' }),
+    parked: z.number().int(),
+    deferred: z.number().int().openapi({ description: 'rows left for a later run (open buckets, backoff)' }),
+    outage: z.boolean().openapi({ description: 'the run stopped because Stripe kept failing' }),
+    expired: z.number().int(),
+  })
+  .openapi('BillingSyncReport');
 
 const customerQuery = z.string().optional().openapi({ description: 'customer id or name' });
 
@@ -126,5 +150,104 @@ export const billingApi = new OpenAPIHono<AppEnv>()
       const { customer, identifier } = c.req.valid('json');
       const customerId = customer ? (await getCustomer(c.var.deps, customer)).id : undefined;
       return c.json({ requeued: await retryParked(billingOf(c), { customerId, identifier }, auditOf(c)) }, 200);
+    },
+  )
+  .openapi(
+    adminRoute({
+      method: 'post',
+      path: '/billing/setup',
+      operationId: 'setUpBilling',
+      summary: 'Create or adopt the Stripe Billing Meters the plans need, and record their ids (idempotent)',
+      tags: ['billing'],
+      scope: 'billing:run',
+      cli: 'billing setup',
+      request: {
+        body: {
+          required: false,
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                meters: z.array(Meter).optional().openapi({ description: 'which meters (default: those some plan prices, else all)' }),
+                adopt: z.record(Meter, z.string().regex(/^mtr_\w+$/, 'a Stripe meter id (mtr_…)')).optional().openapi({ description: 'an existing Stripe meter per meter' }),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: jsonResponse(z.object({ object: z.literal('list'), data: z.array(SetupLine) }), 'The meters and what was done for each'),
+        502: { description: 'Stripe failed to answer.', content: { 'application/problem+json': { schema: Problem } } },
+      },
+    }),
+    async (c) => {
+      const body = (await c.req.json().catch(() => ({}))) as { meters?: Array<z.infer<typeof Meter>>; adopt?: Partial<Record<z.infer<typeof Meter>, string>> };
+      const lines = await setupBilling(billingOf(c), { meters: body.meters, adopt: body.adopt }, auditOf(c));
+      const data = lines.map((l) => ({ meter: l.meter, event_name: l.eventName, stripe_meter_id: l.stripeMeterId, action: l.action }));
+      return c.json({ object: 'list' as const, data }, 200);
+    },
+  )
+  .openapi(
+    adminRoute({
+      method: 'post',
+      path: '/billing/link',
+      operationId: 'linkStripeCustomer',
+      summary: 'Link a customer to a Stripe customer: the one given, or a new one created at Stripe',
+      tags: ['billing'],
+      scope: 'billing:run',
+      cli: 'billing link',
+      problems: [404, 409],
+      request: {
+        body: {
+          content: {
+            'application/json': {
+              schema: z.strictObject({
+                customer: z.string().openapi({ description: 'customer id or name' }),
+                stripe_customer: z.string().optional().openapi({ description: 'an existing Stripe customer (cus_…); default: create one' }),
+              }),
+            },
+          },
+        },
+      },
+      responses: {
+        200: jsonResponse(Customer, 'The customer, linked'),
+        502: { description: 'Stripe failed to answer.', content: { 'application/problem+json': { schema: Problem } } },
+      },
+    }),
+    async (c) => {
+      const { customer, stripe_customer } = c.req.valid('json');
+      const linked = await linkCustomerToStripe(c.var.deps, billingOf(c), customer, stripe_customer, auditOf(c));
+      return c.json(customerJson(linked), 200);
+    },
+  )
+  .openapi(
+    adminRoute({
+      method: 'post',
+      path: '/billing/sync',
+      operationId: 'syncBilling',
+      summary: 'Send unsynced usage to Stripe now (safe to repeat; never bills twice); Workers also run it every minute',
+      tags: ['billing'],
+      scope: 'billing:run',
+      cli: 'billing sync',
+      request: {
+        body: {
+          required: false,
+          content: { 'application/json': { schema: z.strictObject({ hold_open: z.boolean().optional().openapi({ description: 'keep buckets still filling for a later run' }) }) } },
+        },
+      },
+      responses: {
+        200: jsonResponse(SyncReport, 'What the run did'),
+        502: { description: 'Stripe failed to answer.', content: { 'application/problem+json': { schema: Problem } } },
+      },
+    }),
+    async (c) => {
+      const body = (await c.req.json().catch(() => ({}))) as { hold_open?: boolean };
+      const r = await runSync(billingOf(c), { holdOpen: body.hold_open === true, sliceRows: 500, batchRows: 200 });
+      return c.json(
+        {
+          object: 'billing_sync' as const, claimed_rows: r.claimed.rows, delivered: r.sent.delivered, duplicates: r.sent.duplicates,
+          parked: r.sent.parked, deferred: r.sent.deferred, outage: r.sent.outage, expired: r.expired.length,
+        },
+        200,
+      );
     },
   );

@@ -9,8 +9,9 @@ import type { Violation } from './schema-check';
 import { StripeSpec } from './spec';
 import { FakeStripeState } from './state';
 
-/** The secret key the fake accepts unless told otherwise. */
-export const FAKE_STRIPE_KEY = 'sk_test_tollgate_fake';
+import { FAKE_STRIPE_KEY } from './key';
+
+export { FAKE_STRIPE_KEY };
 
 /** One request the fake answered (or dropped). */
 export interface LoggedRequest {

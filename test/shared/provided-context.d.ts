@@ -1,0 +1,9 @@
+// What the Workers tests' global setup (test/workers/backend.setup.ts) provides to them, by name.
+declare module 'vitest' {
+  export interface ProvidedContext {
+    backendUrl: string;
+    deadUrl: string;
+    stripeUrl: string;
+  }
+}
+export {};
