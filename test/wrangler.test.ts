@@ -8,6 +8,7 @@ import { ADMIN_SECRET } from './shared/admin-token';
 import { behaviourSuite } from './shared/behaviour';
 import type { Target } from './shared/target';
 import { freePort } from './support/ports';
+import { startSlowBackend } from './support/slow-backend';
 
 /** wrangler without telemetry, network lookups or prompts. */
 const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' };
@@ -48,12 +49,14 @@ describe('wrangler dev (smoke)', () => {
   let dir: string;
   let dev: ChildProcess | null = null;
   let backend: ModelServer;
+  let slow: ModelServer;
   let target: Target;
   let output = '';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tollgate-wrangler-'));
     backend = await startModelServer({ host: '127.0.0.1' });
+    slow = await startSlowBackend();
     const migrated = wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir]);
     expect(migrated.status, migrated.out).toBe(0);
     const port = await freePort();
@@ -83,6 +86,7 @@ describe('wrangler dev (smoke)', () => {
       runtime: 'wrangler-dev',
       fetch: (path, init) => fetch(`${url}${path}`, init),
       backendUrl: backend.url,
+      slowBackendUrl: slow.url,
       deadUrl: `http://127.0.0.1:${await freePort()}/predict`,
       reset: async () => {},
     };
@@ -96,6 +100,7 @@ describe('wrangler dev (smoke)', () => {
       if (dev.exitCode === null) dev.kill('SIGKILL');
     }
     await backend?.close();
+    await slow?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

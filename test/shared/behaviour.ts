@@ -121,6 +121,29 @@ export function behaviourSuite(getTarget: () => Target, options: { smoke?: boole
       for (const row of rows) expect([row.prompt_tokens, row.completion_tokens]).toEqual([usage.prompt_tokens, usage.completion_tokens]);
     });
 
+    test('a slow stream reaches the client event by event, not all at once at the end', async () => {
+      const a = await c.customerWithKey();
+      const started = Date.now();
+      const res = await t.fetch('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...CHAT, model: 'slow', stream: true }),
+      });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const arrivals: number[] = [];
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) break;
+        arrivals.push(Date.now() - started);
+      }
+      const total = Date.now() - started;
+      // The backend pauses 150 ms before each of its events: a buffering gateway delivers everything at the end.
+      expect(total).toBeGreaterThan(900);
+      expect(arrivals.length).toBeGreaterThan(3);
+      expect(arrivals[0]).toBeLessThan(total / 2);
+    });
+
     test('KServe v2 infer and JSON predict are proxied and metered by instances and by request', async () => {
       const a = await c.customerWithKey();
       const infer = await c.call(a.secret, '/v2/models/infer/infer', {

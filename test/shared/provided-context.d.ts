@@ -3,6 +3,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     backendUrl: string;
     deadUrl: string;
+    slowBackendUrl: string;
     stripeUrl: string;
   }
 }

@@ -28,6 +28,8 @@ export interface Target {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The test model backend's base URL. */
   backendUrl: string;
+  /** A test model backend that streams slowly (a pause before each event). */
+  slowBackendUrl: string;
   /** A URL where nothing listens. */
   deadUrl: string;
   /** Empties storage before a test where the runtime's tests must (workerd); a no-op elsewhere. */
@@ -98,13 +100,14 @@ export function clientOf(t: Target) {
     return { status: res.status, events, headers: res.headers };
   };
 
-  /** Creates the test models (`chat`, `infer`, `json`, `down`) unless they exist. */
+  /** Creates the test models (`chat`, `infer`, `json`, `down`, `slow`) unless they exist. */
   const ensureModels = async () => {
     const models = [
       { name: 'chat', backends: [{ protocol: 'openai', url: `${t.backendUrl}/v1`, credential_env: 'BACKEND_TOKEN', timeout_ms: 5_000 }] },
       { name: 'infer', units: 'instances', backends: [{ protocol: 'kserve-v2', url: t.backendUrl, timeout_ms: 5_000 }] },
       { name: 'json', units: 'request', backends: [{ protocol: 'json', url: `${t.backendUrl}/predict`, timeout_ms: 5_000 }] },
       { name: 'down', units: 'request', backends: [{ protocol: 'json', url: t.deadUrl, timeout_ms: 2_000 }] },
+      { name: 'slow', backends: [{ protocol: 'openai', url: `${t.slowBackendUrl}/v1`, timeout_ms: 5_000 }] },
     ];
     for (const model of models) {
       const created = await admin('POST', '/admin/v1/models', model);

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { startModelServer } from '../../src/demo/model-server';
 import { startFakeStripe } from '../support/fake-stripe/server';
+import { startSlowBackend } from '../support/slow-backend';
 
 /** Runs in Node before the Workers tests: the test model backend they proxy to and a Stripe-compatible server, on 127.0.0.1. */
 export default async function setup(project: TestProject) {
@@ -12,10 +13,13 @@ export default async function setup(project: TestProject) {
   const port = (probe.address() as { port: number }).port;
   await new Promise((resolve) => probe.close(resolve));
   project.provide('deadUrl', `http://127.0.0.1:${port}/predict`);
+  const slow = await startSlowBackend();
+  project.provide('slowBackendUrl', slow.url);
   const stripe = await startFakeStripe();
   project.provide('stripeUrl', stripe.url);
   return async () => {
     await backend.close();
     await stripe.close();
+    await slow.close();
   };
 }

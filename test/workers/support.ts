@@ -11,6 +11,7 @@ export const workersTarget: Target = {
   fetch: (path, init) => SELF.fetch(`http://gateway.test${path}`, init),
   backendUrl: inject('backendUrl'),
   deadUrl: inject('deadUrl'),
+  slowBackendUrl: inject('slowBackendUrl'),
   // The pool keeps storage between tests: empty D1 and every object, then migrate D1 again.
   async reset() {
     await reset();
