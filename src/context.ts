@@ -30,6 +30,12 @@ export interface Deps {
    * Node reads the response's socket state: creating an AbortSignal per request cost the hot path.
    */
   clientGone(env: unknown): boolean;
+  /**
+   * Keeps the runtime working on `work` after the client is gone (Workers' `waitUntil`): a keyed call's
+   * settlement and ledger commit must finish even when the client disconnects mid-call. Absent on Node,
+   * where the process lives on anyway.
+   */
+  keepAlive?(c: { readonly executionCtx: { waitUntil(work: Promise<unknown>): void } }, work: Promise<unknown>): void;
   /** Reads a backend credential by env var name; never from the request. */
   secret(name: string): string | undefined;
   limits: HttpLimits;

@@ -35,6 +35,8 @@ export interface CallRecord {
   limitHeaders: ReadonlyArray<readonly [string, string]> | null;
   /** The completion cap the reservation assumed for a call that names none (null: no cap needed). */
   tokenCap: number | null;
+  /** Told once the row is committed (or its commit failed), where the runtime must be kept alive until then. */
+  onRecorded?: () => void;
 }
 
 /**
@@ -52,25 +54,29 @@ export async function recordCall(
   const billable = outcome.status < 400 || outcome.units.estimated;
   const u = outcome.units;
   const costMicros = deps.limiter.settle(call.reservation, u, billable);
-  await deps.ledger.record({
-    id: call.id,
-    keyId: call.keyId,
-    customerId: call.customerId,
-    model: call.model,
-    backendId: call.backendId,
-    route: call.route,
-    status: outcome.status,
-    stream: call.stream,
-    promptTokens: billable ? u.promptTokens : 0,
-    completionTokens: billable ? u.completionTokens : 0,
-    cachedTokens: billable ? u.cachedTokens : 0,
-    reasoningTokens: billable ? u.reasoningTokens : 0,
-    predictions: billable ? u.predictions : 0,
-    estimated: u.estimated,
-    costMicros,
-    errorCode: outcome.errorCode ?? null,
-    usageRaw: u.raw,
-    startedAt: call.startedAt,
-    finishedAt: outcome.finishedAt,
-  });
+  try {
+    await deps.ledger.record({
+      id: call.id,
+      keyId: call.keyId,
+      customerId: call.customerId,
+      model: call.model,
+      backendId: call.backendId,
+      route: call.route,
+      status: outcome.status,
+      stream: call.stream,
+      promptTokens: billable ? u.promptTokens : 0,
+      completionTokens: billable ? u.completionTokens : 0,
+      cachedTokens: billable ? u.cachedTokens : 0,
+      reasoningTokens: billable ? u.reasoningTokens : 0,
+      predictions: billable ? u.predictions : 0,
+      estimated: u.estimated,
+      costMicros,
+      errorCode: outcome.errorCode ?? null,
+      usageRaw: u.raw,
+      startedAt: call.startedAt,
+      finishedAt: outcome.finishedAt,
+    });
+  } finally {
+    call.onRecorded?.();
+  }
 }

@@ -144,6 +144,27 @@ export function behaviourSuite(getTarget: () => Target, options: { smoke?: boole
       expect(arrivals[0]).toBeLessThan(total / 2);
     });
 
+    full('a client that cancels a stream midway: one row, marked client_aborted, nothing left reserved', async () => {
+      const a = await c.customerWithKey({ quotas: [{ unit: 'requests', limit: 100 }] });
+      const res = await t.fetch('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...CHAT, model: 'slow', stream: true }),
+      });
+      const reader = res.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      await reader.cancel();
+      let rows: LedgerRow[] = [];
+      for (let waited = 0; waited < 5_000 && rows.length === 0; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        rows = await ledger(a.customerId);
+      }
+      expect(rows).toHaveLength(1);
+      expect(rows[0].error_code).toBe('client_aborted');
+      const usage = await c.call(a.secret, '/v1/usage');
+      expect(usage.body.limits.find((l: { kind: string }) => l.kind === 'quota')).toMatchObject({ reserved: 0 });
+    });
+
     test('KServe v2 infer and JSON predict are proxied and metered by instances and by request', async () => {
       const a = await c.customerWithKey();
       const infer = await c.call(a.secret, '/v2/models/infer/infer', {

@@ -23,6 +23,10 @@ export function startCall(c: Context<AppEnv>, route: RouteName, model: string): 
     limitHeaders: null,
     tokenCap: null,
   };
+  if (deps.keepAlive) {
+    // Workers: the call's settlement and ledger commit outlive a client that disconnects mid-call.
+    deps.keepAlive(c, new Promise<void>((resolve) => (call.onRecorded = resolve)));
+  }
   c.set('call', call);
   return call;
 }

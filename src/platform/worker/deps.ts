@@ -45,6 +45,7 @@ export function buildWorkerDeps(env: WorkerEnv, config: Config, vars: Record<str
     secret: (name) => vars[name],
     // The runtime cancels the response stream when the client leaves; the relay sees that itself.
     clientGone: () => false,
+    keepAlive: (c, work) => c.executionCtx.waitUntil(work),
     adminAuth: adminAuth ? createAdminTokenVerifier(adminAuth, now) : null,
     limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },
     log,
