@@ -242,6 +242,24 @@ export function behaviourSuite(getTarget: () => Target, options: { smoke?: boole
       expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
     });
 
+    full('a plan edit written to the store by someone else applies within one second', async () => {
+      const a = await c.customerWithKey({ quotas: [{ unit: 'requests', limit: 1 }] });
+      expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+      expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(429);
+      await t.writeStore!('UPDATE plans SET limits = ? WHERE name = ?', JSON.stringify({ quotas: [{ unit: 'requests', limit: 5 }] }), a.plan);
+      const written = Date.now();
+      let servedAfter = -1;
+      while (Date.now() - written < 3_000) {
+        if ((await c.call(a.secret, '/v1/chat/completions', CHAT)).status === 200) {
+          servedAfter = Date.now() - written;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(servedAfter).toBeGreaterThanOrEqual(0);
+      expect(servedAfter).toBeLessThanOrEqual(1_100);
+    });
+
     test('a money budget prices calls from the plan and refuses the call that would overspend', async () => {
       // 10 per 1,000 tokens: EXACT (9 prompt + 1 completion tokens) costs 0.10.
       const a = await c.customerWithKey({ budget: { amount: 0.25, period: 'month' }, prices: { chat: { promptPer1k: 10, completionPer1k: 10 } } });
