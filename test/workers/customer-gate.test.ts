@@ -21,11 +21,12 @@ beforeEach(async () => {
 });
 
 describe('the customer object holds the ledger; D1 gets a copy', () => {
-  test('its usage_events table has exactly the columns the migrations give D1', async () => {
+  test('its usage_events table has exactly the columns the migrations give D1: names, types, nulls, defaults', async () => {
     const a = await c.customerWithKey();
-    const d1 = (await env.DB.prepare("SELECT name FROM pragma_table_info('usage_events') ORDER BY name").all<{ name: string }>()).results.map((r) => r.name);
-    const state = await gateOf(a.customerId).ledgerState();
-    expect(state.columns).toEqual(d1);
+    const d1 = await env.DB.prepare('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(\'usage_events\') ORDER BY name').all();
+    const local = await gateOf(a.customerId).ledgerColumns();
+    expect(local).toHaveLength(19);
+    expect(local).toEqual(d1.results);
   });
 
   test('a served call’s row is in the object when the response ends; the alarm copies it to D1 once', async () => {
@@ -57,6 +58,49 @@ describe('the customer object holds the ledger; D1 gets a copy', () => {
     await waitOnExecutionContext(ctx);
     expect(await d1Rows(a.customerId)).toHaveLength(2);
     expect(await d1Rows(b.customerId)).toHaveLength(1);
+  });
+});
+
+/** Drops the object from memory, as idle eviction or a deploy does; the next call constructs it again. */
+async function restart(customerId: string) {
+  await runInDurableObject(gateOf(customerId), (_instance, state) => {
+    try {
+      state.abort('restart');
+    } catch {
+      // abort() ends the object by throwing
+    }
+  }).catch(() => {});
+}
+
+describe('an object that leaves memory loses no limit state', () => {
+  test('request windows survive a restart', async () => {
+    const a = await c.customerWithKey({ rates: [{ requests: 2, per: '1h' }] });
+    for (let i = 0; i < 2; i++) expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+    await restart(a.customerId);
+    const refused = await c.call(a.secret, '/v1/chat/completions', CHAT);
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'rate_limited']);
+  });
+
+  test('a call in flight across a restart keeps its concurrency slot and its quota hold until it settles', async () => {
+    const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 2 }] });
+    const plan = (await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!.plan_id;
+    const caller = { keyId: a.keyId, customerId: a.customerId, planId: plan, limitOverrides: null };
+    expect(await gateOf(a.customerId).reserve(caller, { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_in_flight' })).toMatchObject({ ok: true });
+    await restart(a.customerId);
+    const busy = await c.call(a.secret, '/v1/chat/completions', CHAT);
+    expect([busy.status, busy.body.error?.code]).toEqual([429, 'concurrency_limited']);
+    const now = Date.now();
+    await gateOf(a.customerId).commit({
+      id: 'req_in_flight', keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+      promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+      errorCode: null, usageRaw: null, startedAt: now, finishedAt: now,
+    });
+    expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+    await restart(a.customerId);
+    const spent = await c.call(a.secret, '/v1/chat/completions', CHAT);
+    expect([spent.status, spent.body.error?.code]).toEqual([429, 'insufficient_quota']);
+    const usage = await c.call(a.secret, '/v1/usage');
+    expect(usage.body.limits.find((l: { kind: string }) => l.kind === 'quota')).toMatchObject({ used: 2, reserved: 0 });
   });
 });
 

@@ -29,7 +29,7 @@ export function buildNodeDeps(
   const ledger = new GroupCommitLedger(store.sqlite);
   // The subject store reads the ledger right after this: it must commit synchronously (see SubjectStore).
   const subjects = new SubjectStore(sqliteLedgerTotals(db, db, () => ledger.commit()));
-  changes.subscribe(() => subjects.dropCredits());
+  changes.subscribe(() => subjects.staleGrants());
   setInterval(() => subjects.evictIdle(now()), 60_000).unref();
   return {
     db,

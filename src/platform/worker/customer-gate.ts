@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { drizzle as drizzleDo } from 'drizzle-orm/durable-sqlite';
 import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
+import { parseConfig } from '../../config';
 import { findKeyById } from '../../db/repos/keys.repo';
 import * as schema from '../../db/schema';
 import type { NewUsageEvent } from '../../db/schema';
@@ -13,9 +14,9 @@ import { PlanLimitsCache } from '../../services/limits/plan-cache';
 import { SubjectStore, sqliteLedgerTotals } from '../../services/limits/subjects';
 import type { LimitCaller, LimitView, Reservation, ReserveRequest } from '../../services/limits/types';
 import { NO_UNITS, type Units } from '../../backends/types';
-import { copyStatement, LedgerStore } from './ledger-store';
-import { parseConfig } from '../../config';
 import { stringVars, type WorkerEnv } from './env';
+import { GateStore } from './gate-store';
+import { copyStatement, LedgerStore } from './ledger-store';
 import { workerLog } from './log';
 
 /** What reserving answers over RPC (errors lose their class on the way, so a refusal is data). */
@@ -27,8 +28,8 @@ export type GateReserveAnswer =
 const COPY_BATCH = 100;
 /** A reservation whose call has not settled after this long is released (its request died with its isolate). */
 export const STALE_RESERVATION_MS = 15 * 60_000;
-/** How often the object looks at held reservations while any exist. */
-const SWEEP_EVERY_MS = 60_000;
+/** How often the alarm comes back while reservations are held or rows wait for D1 (also after a failed copy). */
+const RETRY_EVERY_MS = 60_000;
 
 /**
  * One customer's gate: the single writer of that customer's limits, reservations and ledger rows,
@@ -37,14 +38,19 @@ const SWEEP_EVERY_MS = 60_000;
  * commit call returns (the runtime holds the answer until the write is durable). An alarm copies rows to
  * D1 in batches, idempotently, for reports and billing.
  *
- * The limits engine is the same one Node runs in-process: its counters start from this object's ledger,
- * plans come from D1 and are re-read at most a second after they change.
+ * The limits engine is the same one Node runs in-process. Its state survives the object leaving memory:
+ * period counters and credit spend come from this object's ledger, admitted calls and request-window
+ * counts from its storage (GateStore), restored before the first request after a restart. Plans come
+ * from D1 and are re-read at most a second after they change.
  */
 export class CustomerGate extends DurableObject<WorkerEnv> {
   private readonly ledger: LedgerStore;
+  private readonly gate: GateStore;
+  private readonly subjects: SubjectStore;
   private readonly engine: MemoryLimits;
   private readonly changes: ChangeWatch;
   private readonly admin: Db;
+  private readonly log: ReturnType<typeof workerLog>;
   /** Calls that reserved here and have not committed: their reservation (null when the plan limits nothing). */
   private readonly held = new Map<string, { reservation: Reservation | null; at: number }>();
   private copying: Promise<number> | null = null;
@@ -57,15 +63,17 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     super(ctx, env);
     this.copyDelayMs = parseConfig(stringVars(env)).TOLLGATE_LEDGER_COPY_DELAY_MS;
     this.ledger = new LedgerStore(ctx.storage.sql);
+    this.gate = new GateStore(ctx.storage.sql);
     this.admin = drizzleD1(env.DB, { schema }) as unknown as Db;
     const local = drizzleDo(ctx.storage, { schema }) as unknown as Db;
     // Admin data is cached for at most a second: revocations and plan edits reach every object within it.
     this.changes = createChangeWatch(() => Math.floor(Date.now() / 1000));
-    const subjects = new SubjectStore(sqliteLedgerTotals(local, this.admin));
-    this.changes.subscribe(() => subjects.dropCredits());
-    const log = workerLog(env);
-    const alerts = new AlertRecorder(this.admin, log, () => {}, (run) => void ctx.waitUntil(Promise.resolve().then(run)));
-    this.engine = new MemoryLimits(new PlanLimitsCache(this.admin, this.changes), subjects, () => Date.now(), alerts);
+    this.subjects = new SubjectStore({ ...sqliteLedgerTotals(local, this.admin), spent: () => this.ledger.spentMicros() });
+    this.changes.subscribe(() => this.subjects.staleGrants());
+    this.log = workerLog(env);
+    const alerts = new AlertRecorder(this.admin, this.log, () => {}, (run) => void ctx.waitUntil(Promise.resolve().then(run)));
+    this.engine = new MemoryLimits(new PlanLimitsCache(this.admin, this.changes), this.subjects, () => Date.now(), alerts);
+    void ctx.blockConcurrencyWhile(() => this.restore());
   }
 
   /** Reserves a call's possible cost, or says why not. */
@@ -74,8 +82,12 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     try {
       const { reservation, headers, tokenCap } = await this.engine.reserve(caller, request);
       if (request.callId) {
-        this.held.set(request.callId, { reservation, at: Date.now() });
-        if (reservation) await this.ensureAlarm(SWEEP_EVERY_MS);
+        const at = Date.now();
+        this.held.set(request.callId, { reservation, at });
+        if (reservation) {
+          this.gate.admit(request.callId, at, caller, request, reservation.subjects);
+          await this.ensureAlarm(RETRY_EVERY_MS);
+        }
       }
       return { ok: true, headers, tokenCap };
     } catch (error) {
@@ -86,25 +98,25 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
 
   /**
    * Settles the call's reservation with the units in its ledger row, prices it, and writes the row.
-   * Returns the call's cost. A second commit of the same call changes nothing.
+   * Returns the call's cost. A repeated commit of the same call (a retried RPC) changes nothing.
    */
   async commit(row: NewUsageEvent): Promise<number> {
-    this.changes.poll();
+    this.hear(0);
     const billable = row.status < 400 || row.estimated === true;
     const units: Units = billable ? unitsOf(row) : NO_UNITS;
     const entry = this.held.get(row.id);
-    let cost: number;
+    let cost = 0;
     if (entry) {
       this.held.delete(row.id);
       cost = this.engine.settle(entry.reservation, units, billable);
-    } else if (billable && !this.known(row.id)) {
-      // No reservation here (this object restarted, or the sweep released it): price and count it anyway.
+      this.gate.settled(row.id, entry.reservation?.subjects ?? []);
+    } else if (billable && !this.ledger.has(row.id)) {
+      // No reservation here (the sweep released it): price and count the call anyway.
       const caller = await this.callerOf(row);
       const limits = await this.engine.limitsOf(caller);
-      if (this.known(row.id)) return 0;
+      if (this.ledger.has(row.id)) return 0;
       cost = this.engine.settleUnreserved(limits, caller, row.model, units, billable, row.startedAt);
-    } else {
-      cost = 0;
+      this.gate.settled(row.id, [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]);
     }
     this.ledger.insert({ ...row, costMicros: cost });
     await this.ensureAlarm(this.copyDelayMs);
@@ -125,7 +137,7 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
 
   /** Copies every row not yet in D1 there now; resolves when D1 has them. Returns how many were copied. */
   async copyNow(): Promise<number> {
-    while (this.copying) await this.copying;
+    while (this.copying) await this.copying.catch(() => 0);
     this.copying = this.copyAll();
     try {
       return await this.copying;
@@ -134,23 +146,50 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     }
   }
 
-  /** Rows in this object's ledger and how many of them D1 has (reports and tests). */
-  async ledgerState(): Promise<{ rows: number; copied: number; held: number; columns: string[] }> {
-    const rows = this.ctx.storage.sql.exec('SELECT count(*) AS n FROM usage_events').one().n as number;
-    const copied = this.ctx.storage.sql.exec('SELECT count(*) AS n FROM usage_events WHERE rowid <= ?', this.ledger.copied()).one().n as number;
-    return { rows, copied, held: this.held.size, columns: this.ledger.columns() };
+  /** Rows in this object's ledger, how many D1 has, calls held (reports and tests). */
+  async ledgerState(): Promise<{ rows: number; copied: number; held: number; spentMicros: number }> {
+    const sql = this.ctx.storage.sql;
+    const rows = sql.exec('SELECT count(*) AS n FROM usage_events').one().n as number;
+    const copied = sql.exec('SELECT count(*) AS n FROM usage_events WHERE rowid <= ?', this.ledger.copied()).one().n as number;
+    return { rows, copied, held: this.held.size, spentMicros: this.ledger.spentMicros() };
   }
 
-  /** Copies rows to D1; releases reservations whose calls died; comes back while any are held. */
+  /** The columns of this object's usage_events table: name, type, not null, default, key (tests compare with D1). */
+  async ledgerColumns(): Promise<Array<Record<string, unknown>>> {
+    return this.ctx.storage.sql.exec("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('usage_events') ORDER BY name").toArray();
+  }
+
+  /**
+   * Copies rows to D1 and releases reservations whose calls died. Comes back in a minute while anything
+   * is held or waits for D1 — also after a failed copy, so the chain never breaks.
+   */
   async alarm(): Promise<void> {
-    await this.copyNow();
+    let copyFailed = false;
+    try {
+      await this.copyNow();
+    } catch (error) {
+      copyFailed = true;
+      this.log('error', 'ledger copy to D1 failed; retrying', { error: String((error as Error)?.message ?? error) });
+    }
     const now = Date.now();
     for (const [id, entry] of this.held) {
       if (now - entry.at < STALE_RESERVATION_MS) continue;
       this.engine.settle(entry.reservation, NO_UNITS, false);
+      this.gate.settled(id, []);
       this.held.delete(id);
     }
-    if (this.held.size > 0) await this.ctx.storage.setAlarm(now + SWEEP_EVERY_MS);
+    this.gate.prune(now);
+    if (copyFailed || this.held.size > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
+  }
+
+  /** After a restart: the window counters, then every admitted call's holds and slots, before any request. */
+  private async restore(): Promise<void> {
+    const now = Date.now();
+    this.gate.restoreCounters(this.subjects, now);
+    for (const call of this.gate.admitted()) {
+      const reservation = await this.engine.restore(call.caller, call.request, call.at);
+      this.held.set(call.callId, { reservation, at: call.at });
+    }
   }
 
   private async copyAll(): Promise<number> {
@@ -179,11 +218,7 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     this.changes.poll();
   }
 
-  private known(id: string): boolean {
-    return this.ctx.storage.sql.exec('SELECT 1 FROM usage_events WHERE id = ?', id).toArray().length > 0;
-  }
-
-  /** The plan a key had, for a call whose reservation this object no longer holds. */
+  /** The plan a key has now, for a call whose reservation this object no longer holds. */
   private async callerOf(row: NewUsageEvent): Promise<LimitCaller> {
     const found = await findKeyById(this.admin, row.keyId);
     return { keyId: row.keyId, customerId: row.customerId, planId: found?.planId ?? null, limitOverrides: found?.key.limitOverrides ?? null };

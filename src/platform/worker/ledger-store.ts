@@ -18,6 +18,7 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS usage_customer_time_idx ON usage_events (customer_id, started_at)',
   'CREATE INDEX IF NOT EXISTS usage_key_time_idx ON usage_events (key_id, started_at)',
   'CREATE TABLE IF NOT EXISTS ledger_copy (id integer PRIMARY KEY CHECK (id = 1), copied integer NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS ledger_spent (id integer PRIMARY KEY CHECK (id = 1), cost_micros integer NOT NULL)',
 ];
 
 const COLUMNS = getTableConfig(usageEvents).columns;
@@ -39,15 +40,31 @@ export interface CopyBatch {
   last: number;
 }
 
-/** The Durable Object's ledger: synchronous writes (committed before the RPC answer leaves the object). */
+/**
+ * The Durable Object's ledger: synchronous writes (committed before the RPC answer leaves the object),
+ * with a running total of priced use so credits never re-sum the whole history.
+ */
 export class LedgerStore {
   constructor(private readonly sql: SqlStorage) {
     for (const statement of SCHEMA) sql.exec(statement);
+    sql.exec('INSERT OR IGNORE INTO ledger_spent (id, cost_micros) SELECT 1, coalesce(sum(cost_micros), 0) FROM usage_events');
   }
 
-  /** Inserts a row; a row with the same id (a retried commit) is left as it is. */
-  insert(row: NewUsageEvent): void {
-    this.sql.exec(INSERT, ...valuesOf(row));
+  /** Inserts a row; a row with the same id (a retried commit) is left as it is. Returns whether it was new. */
+  insert(row: NewUsageEvent): boolean {
+    const inserted = this.sql.exec(INSERT, ...valuesOf(row)).rowsWritten > 0;
+    if (inserted && row.costMicros) this.sql.exec('UPDATE ledger_spent SET cost_micros = cost_micros + ? WHERE id = 1', row.costMicros);
+    return inserted;
+  }
+
+  /** All priced use of this customer, ever (micro-units). */
+  spentMicros(): number {
+    return this.sql.exec('SELECT cost_micros FROM ledger_spent WHERE id = 1').one().cost_micros as number;
+  }
+
+  /** Whether a row with this id is in the ledger. */
+  has(id: string): boolean {
+    return this.sql.exec('SELECT 1 FROM usage_events WHERE id = ?', id).toArray().length > 0;
   }
 
   /** Up to `limit` rows not yet copied to D1. */

@@ -8,7 +8,7 @@ import { describeLimits } from './describe';
 import { headersFromViews } from './headers';
 import type { PlanLimitsCache } from './plan-cache';
 import type { SubjectState, SubjectStore } from './subjects';
-import { take } from './take';
+import { retake, take } from './take';
 import { spendOf, thresholdsCrossed } from './thresholds';
 import type { AlertSink, LimitCaller, LimitsEngine, LimitView, Reservation, ReserveRequest, ReserveResult } from './types';
 
@@ -101,6 +101,19 @@ export class MemoryLimits implements LimitsEngine {
     }
     if (before) for (const event of thresholdsCrossed(r, before, spendOf(r, this.creditTotal(r, now), now), now)) this.alerts.crossed(event);
     return cost;
+  }
+
+  /**
+   * Takes again, unchecked, a reservation admitted before a restart and not yet settled (a Durable Object
+   * restores its in-flight calls from storage). Null when the caller's plan now limits nothing.
+   */
+  async restore(caller: LimitCaller, request: ReserveRequest, at: number): Promise<Reservation | null> {
+    const limits = await this.plans.get(caller);
+    if (limits.empty) return null;
+    const key = this.subjects.get('key', caller.keyId);
+    const customer = this.subjects.get('customer', caller.customerId);
+    while (!this.loaded(limits, key, customer)) await this.load(limits, key, customer);
+    return retake(limits, request, caller.customerId, key, customer, this.subjects, at);
   }
 
   /** The caller's compiled plan limits (cached; edits show on the next call). */

@@ -131,14 +131,11 @@ export class SubjectStore {
   }
 
   /**
-   * Forgets credit states (grants changed elsewhere). A state that reservations hold is kept (they settle
-   * into it) and only its grants are re-read on next use.
+   * Grants may have changed elsewhere: every credit state re-reads its grants on next use. Its spend is
+   * kept — every settle counts into it, so it is exact — and never re-summed from the ledger.
    */
-  dropCredits(): void {
-    for (const state of this.states.values()) {
-      if (state.holds === 0) state.credits = null;
-      else if (state.credits) state.grantsStale = true;
-    }
+  staleGrants(): void {
+    for (const state of this.states.values()) if (state.credits) state.grantsStale = true;
   }
 
   /** Evicts subjects idle long enough that their state would be rebuilt identically. */

@@ -4,7 +4,7 @@ import { ServiceError } from '../../domain/errors';
 import type { PeriodCounter } from './counters';
 import { creditBalance } from './credits';
 import { rateLimitHeaders, type HeaderInputs } from './headers';
-import type { SubjectState, SubjectStore } from './subjects';
+import type { CreditState, SubjectState, SubjectStore } from './subjects';
 import type { Hold, HeldUnit, Reservation, ReserveRequest, ReserveResult } from './types';
 
 type RefusalCode = 'rate_limited' | 'concurrency_limited' | 'tokens_limited' | 'insufficient_quota';
@@ -94,28 +94,72 @@ export function take(
 
   if (refusals) throw refusalError(refusals, inputs, weighted, now);
   const headers = rateLimitHeaders(inputs, now, limits);
+  for (const rule of limits.rates) for (const s of pick(rule.scope)) s.window(rule.windowMs).count++;
+  const reservation = hold(limits, request, customerId, both, pick, quotaCounters, budget, credits, tokens, weighted, cost, now);
+  return { reservation, headers, tokenCap: limits.tokenCap };
+}
 
+/**
+ * Takes a reservation's holds and slots again, unchecked: a restarted Durable Object restores the calls
+ * it had admitted and not yet settled (their request windows are restored separately). Counters must be
+ * in memory.
+ */
+export function retake(
+  limits: CompiledLimits,
+  request: ReserveRequest,
+  customerId: string,
+  key: SubjectState,
+  customer: SubjectState,
+  subjects: SubjectStore,
+  at: number,
+): Reservation {
+  const both = [key, customer];
+  const pick = (scope: Scope) => (scope === 'key' ? [key] : scope === 'customer' ? [customer] : both);
+  const maxTokens = (request.maxTokens ?? limits.defaultMaxTokens) * (request.choices ?? 1);
+  const tokens = request.promptTokens + maxTokens;
+  const tpm = limits.tpm;
+  const weighted = tpm ? Math.ceil(request.promptTokens * tpm.promptWeight + maxTokens * tpm.completionWeight) : 0;
+  const hasPrices = limits.budget !== null || limits.credits !== null;
+  const cost = hasPrices ? priceMicros(limits.prices, request.model, { promptTokens: request.promptTokens, completionTokens: maxTokens, predictions: request.predictions, requests: 1 }) : 0;
+  const quotaCounters = limits.quotas.map((rule) => pick(rule.scope).map((s) => subjects.loadedPeriod(s, rule.unit, rule.periodText)!));
+  const budget = limits.budget ? subjects.loadedPeriod(customer, 'cost', limits.budget.periodText)! : null;
+  const credits = limits.credits ? subjects.loadedCredits(customer)! : null;
+  return hold(limits, request, customerId, both, pick, quotaCounters, budget, credits, tokens, weighted, cost, at);
+}
+
+/** Holds a call's share of every counter and takes its concurrency slots; builds the reservation. */
+function hold(
+  limits: CompiledLimits,
+  request: ReserveRequest,
+  customerId: string,
+  both: SubjectState[],
+  pick: (scope: Scope) => SubjectState[],
+  quotaCounters: PeriodCounter[][],
+  budget: PeriodCounter | null,
+  credits: CreditState | null,
+  tokens: number,
+  weighted: number,
+  cost: number,
+  now: number,
+): Reservation {
+  const tpm = limits.tpm;
   const holds: Hold[] = [];
-  const hold = (counter: { reserved: number }, amount: number, unit: HeldUnit, kind: Hold['kind']) => {
+  const take = (counter: { reserved: number }, amount: number, unit: HeldUnit, kind: Hold['kind']) => {
     counter.reserved += amount;
     holds.push({ counter, amount, unit, kind });
   };
   const slots: SubjectState[] = [];
-  for (const rule of limits.rates) for (const s of pick(rule.scope)) s.window(rule.windowMs).count++;
-  if (tpm) for (const s of pick(tpm.scope)) hold(s.tpm, weighted, 'weightedTokens', 'tpm');
+  if (tpm) for (const s of pick(tpm.scope)) take(s.tpm, weighted, 'weightedTokens', 'tpm');
   if (limits.concurrency) for (const s of pick(limits.concurrency.scope)) { s.inflight++; slots.push(s); }
   for (let q = 0; q < limits.quotas.length; q++) {
     const rule = limits.quotas[q];
     const amount = rule.unit === 'requests' ? 1 : rule.unit === 'tokens' ? tokens : request.predictions;
-    for (const c of quotaCounters[q]) hold(c, amount, rule.unit, 'period');
+    for (const c of quotaCounters[q]) take(c, amount, rule.unit, 'period');
   }
-  if (budget) hold(budget, cost, 'cost', 'period');
-  if (credits) hold(credits, cost, 'cost', 'credits');
+  if (budget) take(budget, cost, 'cost', 'period');
+  if (credits) take(credits, cost, 'cost', 'credits');
   for (const s of both) { s.holds++; s.lastActive = now; }
-  const reservation: Reservation = {
-    limits, model: request.model, customerId, request, slots, holds, subjects: both, budget, credits, at: now, settled: false,
-  };
-  return { reservation, headers, tokenCap: limits.tokenCap };
+  return { limits, model: request.model, customerId, request, slots, holds, subjects: both, budget, credits, at: now, settled: false };
 }
 
 /**
