@@ -11,10 +11,11 @@ export interface LedgerSink {
   /** Commits anything queued; used when draining. */
   flush(): Promise<void>;
   /**
-   * Resolves once every committed row of `customerId` can be read from `deps.db` (reports read there).
-   * Node: at once, the ledger is that database. Workers: after the customer's object copied its rows to D1.
+   * Resolves once every committed row of `customerId` (of every customer when omitted) can be read from
+   * `deps.db`, where reports and billing read. Node: at once, the ledger is that database. Workers: after
+   * the customers' objects copied their rows to D1.
    */
-  caughtUp(customerId: string): Promise<void>;
+  caughtUp(customerId?: string): Promise<void>;
 }
 
 /** One keyed call on a metered route, from auth until its ledger row is written. */

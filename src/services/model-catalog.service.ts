@@ -7,22 +7,30 @@ import type { ChangeWatch } from './change-watch';
 /** Model entries by public name, cached in memory and dropped on any admin change. */
 export class ModelCatalog {
   private readonly cache = new Map<string, ModelWithBackends | null>();
+  /** Bumped whenever the cache is dropped: a lookup that was in flight then is not cached (it may be stale). */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
     changes: ChangeWatch,
     private readonly random: () => number = Math.random,
   ) {
-    changes.subscribe(() => this.cache.clear());
+    changes.subscribe(() => {
+      this.cache.clear();
+      this.generation++;
+    });
   }
 
   /** The model `name` for a caller allowed `allowed` (null = all); throws not found / not allowed. */
   async resolve(name: string, allowed: string[] | null): Promise<ModelWithBackends> {
     let entry = this.cache.get(name);
     if (entry === undefined) {
+      const generation = this.generation;
       entry = (await findModel(this.db, name)) ?? null;
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(name, entry);
+      if (generation === this.generation) {
+        if (this.cache.size > 10_000) this.cache.clear();
+        this.cache.set(name, entry);
+      }
     }
     if (!entry) throw new ServiceError('model_not_found', `The model '${name}' does not exist.`, 'model');
     if (allowed && !allowed.includes(name)) {

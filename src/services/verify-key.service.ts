@@ -20,6 +20,8 @@ export interface Caller {
  */
 export class KeyVerifier {
   private readonly cache = new Map<string, KeyWithCustomer | null>();
+  /** Bumped whenever the cache is dropped: a lookup that was in flight then is not cached (it may be stale). */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -27,7 +29,10 @@ export class KeyVerifier {
     changes: ChangeWatch,
     private readonly maxEntries = 100_000,
   ) {
-    changes.subscribe(() => this.cache.clear());
+    changes.subscribe(() => {
+      this.cache.clear();
+      this.generation++;
+    });
   }
 
   /** The caller for `secret`, or a ServiceError saying exactly why not. */
@@ -37,9 +42,12 @@ export class KeyVerifier {
     const hash = hashKey(secret);
     let found = this.cache.get(hash);
     if (found === undefined) {
+      const generation = this.generation;
       found = (await findKeyByHash(this.db, hash)) ?? null;
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(hash, found);
+      if (generation === this.generation) {
+        if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+        this.cache.set(hash, found);
+      }
     }
     if (!found || !hashesEqual(found.key.hash, hash)) throw new ServiceError('invalid_api_key', 'Invalid API key.');
     const { key } = found;

@@ -106,11 +106,11 @@ export const billingApi = new OpenAPIHono<AppEnv>()
     async (c) => {
       const { from, to, customer } = c.req.valid('query');
       const deps = c.var.deps;
-      const report = await reconcile(billingOf(c), {
-        from: parseTime(from, 'from') ?? monthStart(deps.now()),
-        to: parseTime(to, 'to') ?? deps.now() + 1,
-        customerId: customer ? (await getCustomer(deps, customer)).id : undefined,
-      });
+      const billing = billingOf(c);
+      const customerId = customer ? (await getCustomer(deps, customer)).id : undefined;
+      // Compare against every call committed so far (on Workers, copied from the customers' objects first).
+      await deps.ledger.caughtUp(customerId);
+      const report = await reconcile(billing, { from: parseTime(from, 'from') ?? monthStart(deps.now()), to: parseTime(to, 'to') ?? deps.now() + 1, customerId });
       return c.json({ object: 'billing_reconciliation' as const, from: report.from, to: report.to, ok: report.ok, meters: report.meters, lines: report.lines.map(lineJson) }, 200);
     },
   )
@@ -241,7 +241,10 @@ export const billingApi = new OpenAPIHono<AppEnv>()
     }),
     async (c) => {
       const body = (await c.req.json().catch(() => ({}))) as { hold_open?: boolean };
-      const r = await runSync(billingOf(c), { holdOpen: body.hold_open === true, sliceRows: 500, batchRows: 200 });
+      const billing = billingOf(c);
+      // Send every call committed so far (on Workers, copied from the customers' objects first).
+      await c.var.deps.ledger.caughtUp();
+      const r = await runSync(billing, { holdOpen: body.hold_open === true, sliceRows: 500, batchRows: 200 });
       return c.json(
         {
           object: 'billing_sync' as const, claimed_rows: r.claimed.rows, delivered: r.sent.delivered, duplicates: r.sent.duplicates,

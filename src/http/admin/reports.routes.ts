@@ -30,6 +30,8 @@ export const reportsApi = new OpenAPIHono<AppEnv>()
       const deps = c.var.deps;
       const filter = await resolveUsageFilter(deps, input);
       const groupBy = (group_by?.split(',') ?? []) as Array<'customer' | 'key' | 'model'>;
+      // One customer's report includes every call it committed so far (on Workers, copied to D1 first).
+      if (filter.customerId) await deps.ledger.caughtUp(filter.customerId);
       const { totals, lines } = await queryUsage(deps.db, filter, [interval, ...groupBy] as UsageGroup[]);
       const series = lines.map((line) => {
         const { hour, day, month, ...rest } = usageLineJson(line) as ReturnType<typeof usageLineJson> & Record<'hour' | 'day' | 'month', string | undefined>;

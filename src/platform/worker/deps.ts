@@ -1,6 +1,7 @@
 import { drizzle } from 'drizzle-orm/d1';
 import type { Config } from '../../config';
 import type { Deps } from '../../context';
+import { listCustomers } from '../../db/repos/customers.repo';
 import * as schema from '../../db/schema';
 import type { Db } from '../../db/types';
 import { buildBillingRuntime } from '../../services/billing/billing-runtime';
@@ -39,7 +40,7 @@ export function buildWorkerDeps(env: WorkerEnv, config: Config, vars: Record<str
     changes,
     keys: new KeyVerifier(db, now, changes, config.TOLLGATE_KEY_CACHE_SIZE),
     models: new ModelCatalog(db, changes),
-    ledger: new DurableLedger(env.CUSTOMERS),
+    ledger: new DurableLedger(env.CUSTOMERS, async () => (await listCustomers(db)).map((c) => c.id)),
     limiter: new DurableLimits(env.CUSTOMERS, () => changedAt),
     upstream: new FetchUpstream(),
     secret: (name) => vars[name],

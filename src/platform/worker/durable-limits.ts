@@ -56,16 +56,39 @@ export class DurableLimits implements LimitsEngine {
  * durable there; D1 gets a copy within seconds (the object's alarm), or at once through `caughtUp`.
  */
 export class DurableLedger implements LedgerSink {
-  constructor(private readonly gates: Gates) {}
+  constructor(
+    private readonly gates: Gates,
+    private readonly customerIds: () => Promise<string[]>,
+  ) {}
 
+  /**
+   * Commits the row in its customer's object. A commit is idempotent (by row id), so one the runtime says
+   * may be retried — the object was reset by a deploy, or the connection to it broke — is sent again.
+   */
   async record(row: NewUsageEvent): Promise<void> {
-    await gateOf(this.gates, row.customerId).commit(row);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await gateOf(this.gates, row.customerId).commit(row);
+        return;
+      } catch (error) {
+        const e = error as { retryable?: boolean; overloaded?: boolean } | null;
+        if (!e?.retryable || e.overloaded || attempt === 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25 * attempt * attempt));
+      }
+    }
   }
 
   /** Every commit is durable when `record` resolves: nothing is queued in the isolate. */
   async flush(): Promise<void> {}
 
-  async caughtUp(customerId: string): Promise<void> {
-    await gateOf(this.gates, customerId).copyNow();
+  /** Asks the customer's object (or every customer's, eight at a time) to copy its rows to D1 now. */
+  async caughtUp(customerId?: string): Promise<void> {
+    if (customerId) {
+      await gateOf(this.gates, customerId).copyNow();
+      return;
+    }
+    const ids = await this.customerIds();
+    // One object failing to copy does not hold up the rest; its rows follow with its alarm.
+    for (let i = 0; i < ids.length; i += 8) await Promise.allSettled(ids.slice(i, i + 8).map((id) => gateOf(this.gates, id).copyNow()));
   }
 }

@@ -11,6 +11,8 @@ const NONE = compileLimits({});
 export class PlanLimitsCache {
   private readonly plans = new Map<string, PlanLimits | null>();
   private readonly compiled = new Map<string, CompiledLimits>();
+  /** Bumped whenever the caches are dropped: a plan read that was in flight then is not cached (it may be stale). */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -19,6 +21,7 @@ export class PlanLimitsCache {
     changes.subscribe(() => {
       this.plans.clear();
       this.compiled.clear();
+      this.generation++;
     });
   }
 
@@ -32,9 +35,11 @@ export class PlanLimitsCache {
     const cacheKey = cacheKeyOf(caller);
     const hit = this.compiled.get(cacheKey);
     if (hit) return hit;
+    const generation = this.generation;
     const plan = caller.planId ? await this.plan(caller.planId) : null;
     const overrides = caller.limitOverrides ? PlanLimitsSchema.safeParse(caller.limitOverrides) : null;
     const compiled = !plan && !overrides?.success ? NONE : compileLimits(plan ?? {}, overrides?.success ? overrides.data : null);
+    if (generation !== this.generation) return compiled;
     if (this.compiled.size > 10_000) this.compiled.clear();
     this.compiled.set(cacheKey, compiled);
     return compiled;
@@ -42,11 +47,12 @@ export class PlanLimitsCache {
 
   private async plan(id: string): Promise<PlanLimits | null> {
     if (this.plans.has(id)) return this.plans.get(id)!;
+    const generation = this.generation;
     const row = await findPlan(this.db, id);
     // Limits are validated on write; a document that no longer parses limits nothing rather than failing calls.
     const parsed = row ? PlanLimitsSchema.safeParse(row.limits) : null;
     const limits = parsed?.success ? parsed.data : null;
-    this.plans.set(id, limits);
+    if (generation === this.generation) this.plans.set(id, limits);
     return limits;
   }
 }
