@@ -104,6 +104,36 @@ describe('an object that leaves memory loses no limit state', () => {
   });
 });
 
+describe('the object keeps what its limits read and leaves the rest to D1', () => {
+  const pastRow = (a: { keyId: string; customerId: string }, id: string, daysAgo: number) => {
+    const at = Date.now() - daysAgo * 86_400_000;
+    return {
+      id, keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+      promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+      errorCode: null, usageRaw: null, startedAt: at, finishedAt: at,
+    };
+  };
+
+  test('copied rows older than 35 days are pruned from the object, not from D1; a 60-day rolling quota keeps them', async () => {
+    const plain = await c.customerWithKey();
+    const rolling = await c.customerWithKey({ quotas: [{ unit: 'requests', limit: 100, period: 'rolling:60d' }] });
+    // The rolling customer's quota has read 60 days back once (any call does it).
+    expect((await c.call(rolling.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+    for (const a of [plain, rolling]) {
+      const gate = gateOf(a.customerId);
+      await gate.commit(pastRow(a, `req_old_${a.keyId}`, 40));
+      await gate.commit(pastRow(a, `req_new_${a.keyId}`, 1));
+      await gate.copyNow();
+      expect(await runDurableObjectAlarm(gate)).toBe(true);
+    }
+    expect(await gateOf(plain.customerId).ledgerState()).toMatchObject({ rows: 1 });
+    expect(await d1Rows(plain.customerId)).toHaveLength(2);
+    expect(await gateOf(rolling.customerId).ledgerState()).toMatchObject({ rows: 3 });
+    const usage = await c.call(rolling.secret, '/v1/usage');
+    expect(usage.body.limits.find((l: { kind: string }) => l.kind === 'quota')).toMatchObject({ used: 3 });
+  });
+});
+
 describe('reservations the object holds', () => {
   test('a reservation whose call never settles is released by the sweep; its late row is still priced and counted', async () => {
     const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 10 }], prices: { chat: { perRequest: 0.5 } } });

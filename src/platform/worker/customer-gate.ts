@@ -7,6 +7,8 @@ import * as schema from '../../db/schema';
 import type { NewUsageEvent } from '../../db/schema';
 import type { Db } from '../../db/types';
 import { ServiceError } from '../../domain/errors';
+import type { CompiledLimits } from '../../domain/limits/compile';
+import { bucketSize, oldestLiveBucket } from '../../domain/limits/periods';
 import { AlertRecorder } from '../../services/alerts/alert-recorder';
 import { createChangeWatch, type ChangeWatch } from '../../services/change-watch';
 import { MemoryLimits } from '../../services/limits/engine';
@@ -30,6 +32,10 @@ const COPY_BATCH = 100;
 export const STALE_RESERVATION_MS = 15 * 60_000;
 /** How often the alarm comes back while reservations are held or rows wait for D1 (also after a failed copy). */
 const RETRY_EVERY_MS = 60_000;
+/** Copied ledger rows are kept at least this long, and as long as the longest quota or budget period reads. */
+const KEEP_ROWS_MS = 35 * 86_400_000;
+/** How often copied rows past that are pruned. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * One customer's gate: the single writer of that customer's limits, reservations and ledger rows,
@@ -41,7 +47,8 @@ const RETRY_EVERY_MS = 60_000;
  * The limits engine is the same one Node runs in-process. Its state survives the object leaving memory:
  * period counters and credit spend come from this object's ledger, admitted calls and request-window
  * counts from its storage (GateStore), restored before the first request after a restart. Plans come
- * from D1 and are re-read at most a second after they change.
+ * from D1 and are re-read at most a second after they change. Rows copied to D1 are pruned here once
+ * older than the longest quota or budget period this customer's limits read (at least 35 days).
  */
 export class CustomerGate extends DurableObject<WorkerEnv> {
   private readonly ledger: LedgerStore;
@@ -58,12 +65,16 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
   private heardChange = 0;
   /** How long after a commit the rows are copied to D1 (TOLLGATE_LEDGER_COPY_DELAY_MS). */
   private readonly copyDelayMs: number;
+  /** The longest lookback this customer's limits have read from the ledger (stored; decides pruning). */
+  private lookbackMs: number;
+  private lastPrune = 0;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
     this.copyDelayMs = parseConfig(stringVars(env)).TOLLGATE_LEDGER_COPY_DELAY_MS;
     this.ledger = new LedgerStore(ctx.storage.sql);
     this.gate = new GateStore(ctx.storage.sql);
+    this.lookbackMs = this.gate.lookbackMs();
     this.admin = drizzleD1(env.DB, { schema }) as unknown as Db;
     const local = drizzleDo(ctx.storage, { schema }) as unknown as Db;
     // Admin data is cached for at most a second: revocations and plan edits reach every object within it.
@@ -86,6 +97,8 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
         this.held.set(request.callId, { reservation, at });
         if (reservation) {
           this.gate.admit(request.callId, at, caller, request, reservation.subjects);
+          const lookback = lookbackOf(reservation.limits, at);
+          if (lookback > this.lookbackMs) this.gate.setLookbackMs((this.lookbackMs = lookback));
           await this.ensureAlarm(RETRY_EVERY_MS);
         }
       }
@@ -179,6 +192,10 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       this.held.delete(id);
     }
     this.gate.prune(now);
+    if (!copyFailed && now - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      this.ledger.prune(now - Math.max(this.lookbackMs, KEEP_ROWS_MS));
+    }
     if (copyFailed || this.held.size > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
   }
 
@@ -223,6 +240,15 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     const found = await findKeyById(this.admin, row.keyId);
     return { keyId: row.keyId, customerId: row.customerId, planId: found?.planId ?? null, limitOverrides: found?.key.limitOverrides ?? null };
   }
+}
+
+/** How far back the ledger must reach for these limits' quota and budget periods at `now`. */
+function lookbackOf(limits: CompiledLimits, now: number): number {
+  let oldest = now;
+  const periods = limits.quotas.map((q) => q.period);
+  if (limits.budget) periods.push(limits.budget.period);
+  for (const p of periods) oldest = Math.min(oldest, p.kind === 'calendar' ? oldestLiveBucket(p, now) : oldestLiveBucket(p, now) - bucketSize(p)!);
+  return now - oldest;
 }
 
 function unitsOf(row: NewUsageEvent): Units {

@@ -9,6 +9,7 @@ import type { SubjectState, SubjectStore } from '../../services/limits/subjects'
  */
 const SCHEMA = [
   'CREATE TABLE IF NOT EXISTS admitted (call_id text PRIMARY KEY NOT NULL, at integer NOT NULL, caller text NOT NULL, request text NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS gate_settings (name text PRIMARY KEY NOT NULL, value integer NOT NULL)',
   `CREATE TABLE IF NOT EXISTS counters (
     subject text NOT NULL, kind text NOT NULL, window_ms integer NOT NULL, start integer NOT NULL, value integer NOT NULL,
     PRIMARY KEY (subject, kind, window_ms)
@@ -70,6 +71,16 @@ export class GateStore {
         state.tpm.used = r.value as number;
       }
     }
+  }
+
+  /** The longest lookback any of this customer's quotas or budgets has needed (how long ledger rows are kept). */
+  lookbackMs(): number {
+    const row = this.sql.exec("SELECT value FROM gate_settings WHERE name = 'lookback_ms'").toArray()[0];
+    return (row?.value as number | undefined) ?? 0;
+  }
+
+  setLookbackMs(ms: number): void {
+    this.sql.exec("INSERT INTO gate_settings (name, value) VALUES ('lookback_ms', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)", ms);
   }
 
   /** Drops counters whose window has ended. */

@@ -62,6 +62,17 @@ export class LedgerStore {
     return this.sql.exec('SELECT cost_micros FROM ledger_spent WHERE id = 1').one().cost_micros as number;
   }
 
+  /**
+   * Deletes at most `limit` rows already copied to D1 that started before `before` (D1 keeps them; the
+   * limits engine no longer reads that far back). Returns how many were deleted.
+   */
+  prune(before: number, limit = 10_000): number {
+    const copied = this.copied();
+    return this.sql.exec('DELETE FROM usage_events WHERE rowid IN (SELECT rowid FROM usage_events WHERE rowid <= ? AND started_at < ? LIMIT ?)', copied, before, limit).rowsWritten > 0
+      ? this.sql.exec('SELECT changes() AS n').one().n as number
+      : 0;
+  }
+
   /** Whether a row with this id is in the ledger. */
   has(id: string): boolean {
     return this.sql.exec('SELECT 1 FROM usage_events WHERE id = ?', id).toArray().length > 0;
