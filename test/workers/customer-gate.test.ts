@@ -167,6 +167,26 @@ describe('reservations the object holds', () => {
   });
 });
 
+describe('budget alerts', () => {
+  test('a late row (no reservation held) that crosses a budget threshold raises its alert', async () => {
+    const a = await c.customerWithKey({ budget: { amount: 1, period: 'month', alerts: [50] }, prices: { chat: { perRequest: 0.3 } } });
+    expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+    const now = Date.now();
+    const cost = await gateOf(a.customerId).commit({
+      id: 'req_late', keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+      promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+      errorCode: null, usageRaw: null, startedAt: now, finishedAt: now,
+    });
+    expect(cost).toBe(300_000);
+    let alerts: Array<{ threshold_percent: number }> = [];
+    for (let waited = 0; waited < 3_000 && alerts.length === 0; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      alerts = (await env.DB.prepare('SELECT threshold_percent FROM alert_events WHERE customer_id = ?').bind(a.customerId).all<{ threshold_percent: number }>()).results;
+    }
+    expect(alerts).toEqual([{ threshold_percent: 50 }]);
+  });
+});
+
 describe('cron jobs', () => {
   test('the every-minute cron sends closed hours to Stripe with the same sync job as Node', async () => {
     expect((await c.admin('POST', '/admin/v1/billing/setup', { meters: ['requests', 'input_tokens'] })).status).toBe(200);

@@ -135,7 +135,17 @@ export class MemoryLimits implements LimitsEngine {
     const cost = priceMicros(limits.prices, model, { promptTokens: prompt, completionTokens: completion, predictions, requests: billable ? 1 : 0 });
     const actual = { tokens: prompt + completion, requests: billable ? 1 : 0, predictions, cost };
     const now = this.now();
-    for (const s of [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]) {
+    const customer = this.subjects.get('customer', caller.customerId);
+    // What the alert thresholds measure, as a reservation of this customer would have held it.
+    const spend = {
+      limits,
+      customerId: caller.customerId,
+      budget: limits.budget ? (this.subjects.loadedPeriod(customer, 'cost', limits.budget.periodText) ?? null) : null,
+      credits: limits.credits ? this.subjects.loadedCredits(customer) : null,
+    } as Reservation;
+    const watched = spend.budget !== null || spend.credits !== null;
+    const before = watched ? spendOf(spend, this.creditTotal(spend, now), now) : null;
+    for (const s of [this.subjects.get('key', caller.keyId), customer]) {
       for (const counter of s.periods.values()) counter.add(at, actual[counter.unit]);
       if (s.credits) s.credits.spentMicros += cost;
       if (tpm) {
@@ -144,6 +154,7 @@ export class MemoryLimits implements LimitsEngine {
       }
       s.lastActive = now;
     }
+    if (before) for (const event of thresholdsCrossed(spend, before, spendOf(spend, this.creditTotal(spend, now), now), now)) this.alerts.crossed(event);
     return cost;
   }
 
