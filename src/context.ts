@@ -31,6 +31,11 @@ export interface Deps {
    */
   clientGone(env: unknown): boolean;
   /**
+   * The request's abort signal where the runtime fires it when the client disconnects (Workers); the proxy
+   * then aborts the backend call at once. Absent on Node (a signal per request measurably cost the hot path).
+   */
+  clientSignal?(request: Request): AbortSignal | undefined;
+  /**
    * Keeps the runtime working on `work` after the client is gone (Workers' `waitUntil`): a keyed call's
    * settlement and ledger commit must finish even when the client disconnects mid-call. Absent on Node,
    * where the process lives on anyway.

@@ -27,6 +27,8 @@ export interface ProxyCall {
    * listener on every backend call measurably cost the hot path).
    */
   clientGone?: () => boolean;
+  /** Fires when the client disconnects (Workers): the backend call is aborted with it. */
+  clientSignal?: AbortSignal;
 }
 
 /**
@@ -77,8 +79,10 @@ async function send(deps: Deps, p: ProxyCall): Promise<UpstreamResponse> {
       headers: upstreamHeaders(p.clientHeaders, p.requestId, credential),
       body: p.body,
       timeoutMs: backend.timeoutMs,
+      signal: p.clientSignal,
     });
   } catch (error) {
+    if (p.clientGone?.()) throw new ServiceError('client_closed', 'The client closed the connection before the backend answered.');
     if (error instanceof UpstreamFailure) {
       throw new ServiceError(error.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', error.message);
     }

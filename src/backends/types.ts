@@ -57,6 +57,8 @@ export interface UpstreamRequest {
   body: Uint8Array | AsyncIterable<Uint8Array> | null;
   /** Time allowed for the response headers, and then between body chunks. */
   timeoutMs: number;
+  /** Aborts the call when it fires (the client left); only where the runtime provides one. */
+  signal?: AbortSignal;
 }
 
 /** Why a backend call failed before any answer arrived. */

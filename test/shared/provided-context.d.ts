@@ -4,6 +4,7 @@ declare module 'vitest' {
     backendUrl: string;
     deadUrl: string;
     slowBackendUrl: string;
+    hangBackendUrl: string;
     stripeUrl: string;
   }
 }

@@ -15,11 +15,15 @@ export default async function setup(project: TestProject) {
   project.provide('deadUrl', `http://127.0.0.1:${port}/predict`);
   const slow = await startSlowBackend();
   project.provide('slowBackendUrl', slow.url);
+  const hang = await startModelServer({ host: '127.0.0.1' });
+  hang.setFault({ kind: 'hang' });
+  project.provide('hangBackendUrl', hang.url);
   const stripe = await startFakeStripe();
   project.provide('stripeUrl', stripe.url);
   return async () => {
     await backend.close();
     await stripe.close();
     await slow.close();
+    await hang.close();
   };
 }

@@ -1,7 +1,7 @@
 import {
-  createExecutionContext, createScheduledController, env, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext,
+  createExecutionContext, createScheduledController, env, runDurableObjectAlarm, runInDurableObject, SELF, waitOnExecutionContext,
 } from 'cloudflare:test';
-import { beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, inject, test } from 'vitest';
 import worker from '../../src/entry/worker';
 import type { CustomerGate } from '../../src/platform/worker/customer-gate';
 import { STALE_RESERVATION_MS } from '../../src/platform/worker/customer-gate';
@@ -164,6 +164,31 @@ describe('reservations the object holds', () => {
     const usage = await c.call(a.secret, '/v1/usage');
     expect(usage.body.limits.find((l: { kind: string }) => l.kind === 'quota')).toMatchObject({ used: 2, reserved: 0 });
     expect((await workersTarget.ledger!(a.customerId)).map((r) => r.cost_micros)).toEqual(expect.arrayContaining([500_000, 500_000]));
+  });
+});
+
+describe('a client that leaves', () => {
+  test('before the backend answers: the backend call is cut at once, the row says 499 and the slot is free', async () => {
+    const made = await c.admin('POST', '/admin/v1/models', { name: 'hang', units: 'request', backends: [{ protocol: 'json', url: `${inject('hangBackendUrl')}/predict`, timeout_ms: 20_000 }] });
+    expect(made.status).toBe(201);
+    const a = await c.customerWithKey({ concurrency: { limit: 1 } });
+    const leaving = new AbortController();
+    const call = SELF.fetch('http://gateway.test/v1/models/hang/predict', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.secret}`, 'content-type': 'application/json' },
+      body: '{"input":1}',
+      signal: leaving.signal,
+    }).catch(() => null);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    leaving.abort();
+    await call;
+    let rows: Awaited<ReturnType<NonNullable<typeof workersTarget.ledger>>> = [];
+    for (let waited = 0; waited < 5_000 && rows.length === 0; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      rows = await workersTarget.ledger!(a.customerId);
+    }
+    expect(rows.map((r) => [r.status, r.error_code])).toEqual([[499, 'client_closed']]);
+    expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
   });
 });
 

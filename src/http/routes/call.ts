@@ -43,3 +43,14 @@ export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, reques
   call.limitHeaders = headers;
   call.tokenCap = tokenCap;
 }
+
+/**
+ * How the proxy learns that the client left: Node reads the response's socket state when asked; Workers
+ * hand over the request's abort signal, which also cuts the backend call short the moment it fires.
+ */
+export function clientWatch(c: Context<AppEnv>): { clientGone: () => boolean; clientSignal?: AbortSignal } {
+  const deps = c.get('deps');
+  const signal = deps.clientSignal?.(c.req.raw);
+  if (signal) return { clientGone: () => signal.aborted, clientSignal: signal };
+  return { clientGone: () => deps.clientGone(c.env) };
+}

@@ -6,7 +6,7 @@ import type { RouteName } from '../../backends/types';
 import type { AppEnv } from '../../context';
 import { ServiceError } from '../../domain/errors';
 import { limitedBody, parseJsonObject, readBody } from '../body';
-import { reserveLimits, startCall } from './call';
+import { clientWatch, reserveLimits, startCall } from './call';
 
 function inferenceHandler(route: RouteName) {
   return async (c: Context<AppEnv>) => {
@@ -42,7 +42,7 @@ function inferenceHandler(route: RouteName) {
       path,
       body,
       clientHeaders: c.req.raw.headers,
-      clientGone: () => deps.clientGone(c.env),
+      ...clientWatch(c),
       metering: { kind: 'predict', units: entry.model.units, instances, unitHeader: entry.model.unitHeader },
     });
   };

@@ -6,7 +6,7 @@ import type { RouteName } from '../../backends/types';
 import type { AppEnv } from '../../context';
 import { ServiceError } from '../../domain/errors';
 import { parseJsonObject, readBody } from '../body';
-import { reserveLimits, startCall } from './call';
+import { clientWatch, reserveLimits, startCall } from './call';
 
 const encoder = new TextEncoder();
 
@@ -73,7 +73,7 @@ function openaiHandler(route: RouteName) {
       path,
       body: changed ? encoder.encode(JSON.stringify(body)) : raw,
       clientHeaders: c.req.raw.headers,
-      clientGone: () => deps.clientGone(c.env),
+      ...clientWatch(c),
       metering: { kind: 'openai', clientWantsUsage, estimatePromptTokens: () => promptTokens },
     });
   };

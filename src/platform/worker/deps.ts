@@ -44,8 +44,9 @@ export function buildWorkerDeps(env: WorkerEnv, config: Config, vars: Record<str
     limiter: new DurableLimits(env.CUSTOMERS, () => changedAt),
     upstream: new FetchUpstream(),
     secret: (name) => vars[name],
-    // The runtime cancels the response stream when the client leaves; the relay sees that itself.
+    // The request's signal says when the client left (compatibility flag enable_request_signal).
     clientGone: () => false,
+    clientSignal: (request) => request.signal,
     keepAlive: (c, work) => c.executionCtx.waitUntil(work),
     adminAuth: adminAuth ? createAdminTokenVerifier(adminAuth, now) : null,
     limits: { maxBodyBytes: config.TOLLGATE_MAX_BODY_BYTES, maxResponseBytes: config.TOLLGATE_MAX_RESPONSE_BYTES },

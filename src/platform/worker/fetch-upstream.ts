@@ -7,6 +7,9 @@ import { UpstreamFailure, type UpstreamClient, type UpstreamRequest, type Upstre
 export class FetchUpstream implements UpstreamClient {
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const controller = new AbortController();
+    // The client leaving aborts the backend call too (the runtime fires the request's signal).
+    if (req.signal?.aborted) controller.abort();
+    else req.signal?.addEventListener('abort', () => controller.abort(), { once: true });
     let timedOut = false;
     let timer = setTimeout(() => {
       timedOut = true;
