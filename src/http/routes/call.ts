@@ -37,7 +37,6 @@ export async function reserveLimits(c: Context<AppEnv>, call: CallRecord, reques
   const caller = c.get('caller');
   // From here the limits were consulted: a refusal carries its own fields (and must not be re-read).
   call.limitHeaders = [];
-  request.callId = call.id;
   const { reservation, headers, tokenCap } = await deps.limiter.reserve(caller, request);
   call.reservation = reservation;
   call.limitHeaders = headers;
@@ -52,5 +51,5 @@ export function clientWatch(c: Context<AppEnv>): { clientGone: () => boolean; cl
   const deps = c.get('deps');
   const signal = deps.clientSignal?.(c.req.raw);
   if (signal) return { clientGone: () => signal.aborted, clientSignal: signal };
-  return { clientGone: () => deps.clientGone(c.env) };
+  return { clientGone: () => deps.clientGone(c.env), clientSignal: undefined };
 }

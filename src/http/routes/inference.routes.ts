@@ -33,7 +33,8 @@ function inferenceHandler(route: RouteName) {
     } else {
       body = limitedBody(c.req.raw, deps.limits.maxBodyBytes);
     }
-    await reserveLimits(c, call, { model: entry.model.name, promptTokens: 0, maxTokens: 0, predictions: instances });
+    await reserveLimits(c, call, { model: entry.model.name, promptTokens: 0, maxTokens: 0, predictions: instances, choices: 1, callId: call.id });
+    const watch = clientWatch(c);
     return proxy(deps, {
       call,
       requestId,
@@ -42,7 +43,8 @@ function inferenceHandler(route: RouteName) {
       path,
       body,
       clientHeaders: c.req.raw.headers,
-      ...clientWatch(c),
+      clientGone: watch.clientGone,
+      clientSignal: watch.clientSignal,
       metering: { kind: 'predict', units: entry.model.units, instances, unitHeader: entry.model.unitHeader },
     });
   };

@@ -59,12 +59,13 @@ function openaiHandler(route: RouteName) {
     const promptTokens = estimateTokens(promptText(body));
     const maxTokens = route === 'embeddings' ? 0 : maxTokensOf(body);
     const choices = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
-    await reserveLimits(c, call, { model: entry.model.name, promptTokens, maxTokens, predictions: 0, choices });
+    await reserveLimits(c, call, { model: entry.model.name, promptTokens, maxTokens, predictions: 0, choices, callId: call.id });
     // A call that names no cap is held to the one it reserved, when the plan limits or prices tokens.
     if (maxTokens === null && call.tokenCap !== null) {
       body.max_tokens = call.tokenCap;
       changed = true;
     }
+    const watch = clientWatch(c);
     return proxy(deps, {
       call,
       requestId,
@@ -73,7 +74,8 @@ function openaiHandler(route: RouteName) {
       path,
       body: changed ? encoder.encode(JSON.stringify(body)) : raw,
       clientHeaders: c.req.raw.headers,
-      ...clientWatch(c),
+      clientGone: watch.clientGone,
+      clientSignal: watch.clientSignal,
       metering: { kind: 'openai', clientWantsUsage, estimatePromptTokens: () => promptTokens },
     });
   };
