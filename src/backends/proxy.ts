@@ -82,7 +82,8 @@ async function send(deps: Deps, p: ProxyCall): Promise<UpstreamResponse> {
       signal: p.clientSignal,
     });
   } catch (error) {
-    if (p.clientGone?.()) throw new ServiceError('client_closed', 'The client closed the connection before the backend answered.');
+    // The client's signal aborted the call (Workers): say so, rather than blame the backend.
+    if (p.clientSignal?.aborted) throw new ServiceError('client_closed', 'The client closed the connection before the backend answered.');
     if (error instanceof UpstreamFailure) {
       throw new ServiceError(error.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unavailable', error.message);
     }

@@ -129,12 +129,63 @@ describe('the object keeps what its limits read and leaves the rest to D1', () =
     expect(await gateOf(plain.customerId).ledgerState()).toMatchObject({ rows: 1 });
     expect(await d1Rows(plain.customerId)).toHaveLength(2);
     expect(await gateOf(rolling.customerId).ledgerState()).toMatchObject({ rows: 3 });
+    // Counted again from storage alone after a restart: the kept rows are all the quota needs.
+    await restart(rolling.customerId);
     const usage = await c.call(rolling.secret, '/v1/usage');
     expect(usage.body.limits.find((l: { kind: string }) => l.kind === 'quota')).toMatchObject({ used: 3 });
+  });
+
+  test('after pruning everything old, new rows still reach D1 (no rowid is handed out twice)', async () => {
+    const a = await c.customerWithKey();
+    const gate = gateOf(a.customerId);
+    await gate.commit(pastRow(a, 'req_old_1', 40));
+    await gate.commit(pastRow(a, 'req_old_2', 40));
+    await gate.copyNow();
+    await runDurableObjectAlarm(gate);
+    expect(await gate.ledgerState()).toMatchObject({ rows: 1 });
+    await gate.commit(pastRow(a, 'req_new', 0));
+    expect(await gate.copyNow()).toBe(1);
+    expect((await d1Rows(a.customerId)).map((r) => r.id)).toEqual(['req_old_1', 'req_old_2', 'req_new']);
+  });
+
+  test('a longer rolling quota added after pruning counts the pruned rows from D1', async () => {
+    const a = await c.customerWithKey({ rates: [{ requests: 100, per: '1m' }] });
+    const gate = gateOf(a.customerId);
+    await gate.commit(pastRow(a, 'req_40_days_ago', 40));
+    expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+    await gate.copyNow();
+    await runDurableObjectAlarm(gate);
+    expect(await gate.ledgerState()).toMatchObject({ rows: 1 });
+    const edited = await c.admin('PATCH', `/admin/v1/plans/${a.plan}`, { limits: { quotas: [{ unit: 'requests', limit: 2, period: 'rolling:60d' }] } }, { 'if-match': '*' });
+    expect(edited.status).toBe(200);
+    const refused = await c.call(a.secret, '/v1/chat/completions', CHAT);
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'insufficient_quota']);
   });
 });
 
 describe('reservations the object holds', () => {
+  test('an admitted call whose plan cannot be read after a restart still gets its row written', async () => {
+    const a = await c.customerWithKey({ quotas: [{ unit: 'requests', limit: 10 }] });
+    const plan = (await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!.plan_id;
+    const caller = { keyId: a.keyId, customerId: a.customerId, planId: plan, limitOverrides: null };
+    expect(await gateOf(a.customerId).reserve(caller, { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_across' })).toMatchObject({ ok: true });
+    await restart(a.customerId);
+    await env.DB.prepare('ALTER TABLE plans RENAME TO plans_away').run();
+    try {
+      const now = Date.now();
+      await gateOf(a.customerId).commit({
+        id: 'req_across', keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+        promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+        errorCode: null, usageRaw: null, startedAt: now, finishedAt: now,
+      });
+    } finally {
+      await env.DB.prepare('ALTER TABLE plans_away RENAME TO plans').run();
+    }
+    expect(await gateOf(a.customerId).ledgerState()).toMatchObject({ rows: 1, held: 0 });
+    expect((await workersTarget.ledger!(a.customerId)).map((r) => [r.id, r.prompt_tokens])).toEqual([['req_across', 9]]);
+    expect((await c.call(a.secret, '/v1/chat/completions', CHAT)).status).toBe(200);
+  });
+
   test('a reservation whose call never settles is released by the sweep; its late row is still priced and counted', async () => {
     const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 10 }], prices: { chat: { perRequest: 0.5 } } });
     const gate = gateOf(a.customerId);

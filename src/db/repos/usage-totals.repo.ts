@@ -1,4 +1,4 @@
-import { and, eq, gte, sql } from 'drizzle-orm';
+import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import { creditGrants, customers, usageEvents } from '../schema';
 import type { Db } from '../types';
 
@@ -12,21 +12,11 @@ export interface BucketTotals {
   costMicros: number;
 }
 
-/**
- * Sums a key's or customer's ledger rows since `from`; the limits engine's starting point after a restart.
- * Only synchronous drivers (better-sqlite3, a Durable Object's SQLite) hold the ledger the engine reads.
- */
-export function sumSubjectUsage(
-  db: Db,
-  subject: { keyId: string } | { customerId: string },
-  from: number,
-  bucketMs: number | null,
-): BucketTotals[] {
+/** The per-bucket totals query of one key or customer over [from, to). */
+function subjectUsage(db: Db, subject: { keyId: string } | { customerId: string }, from: number, to: number | null, bucketMs: number | null) {
   const who = 'keyId' in subject ? eq(usageEvents.keyId, subject.keyId) : eq(usageEvents.customerId, subject.customerId);
   const bucket = bucketMs ? sql<number>`(${usageEvents.startedAt} / ${bucketMs}) * ${bucketMs}` : sql<number>`${from}`;
-  // `.all()` is synchronous on better-sqlite3: the limits engine reads and installs counters without
-  // any interleaving settle slipping between the two.
-  const rows = db
+  return db
     .select({
       bucket: bucket.mapWith(Number),
       requests: sql<number>`coalesce(sum(${usageEvents.status} < 400), 0)`.mapWith(Number),
@@ -36,11 +26,30 @@ export function sumSubjectUsage(
       costMicros: sql<number>`coalesce(sum(${usageEvents.costMicros}), 0)`.mapWith(Number),
     })
     .from(usageEvents)
-    .where(and(who, gte(usageEvents.startedAt, from)))
-    .groupBy(bucket)
-    .all();
+    .where(and(who, gte(usageEvents.startedAt, from), to === null ? undefined : lt(usageEvents.startedAt, to)))
+    .groupBy(bucket);
+}
+
+/**
+ * Sums a key's or customer's ledger rows since `from`; the limits engine's starting point after a restart.
+ * Only synchronous drivers (better-sqlite3, a Durable Object's SQLite) hold the ledger the engine reads:
+ * `.all()` returns at once, so the engine reads and installs counters with no settle slipping between.
+ */
+export function sumSubjectUsage(db: Db, subject: { keyId: string } | { customerId: string }, from: number, bucketMs: number | null): BucketTotals[] {
+  const rows = subjectUsage(db, subject, from, null, bucketMs).all();
   if (rows instanceof Promise) throw new Error('sumSubjectUsage needs a synchronous SQLite driver');
   return rows as BucketTotals[];
+}
+
+/** The same totals over [from, to), from any driver (history that no longer changes, such as D1's copy). */
+export async function sumSubjectUsageBetween(
+  db: Db,
+  subject: { keyId: string } | { customerId: string },
+  from: number,
+  to: number,
+  bucketMs: number | null,
+): Promise<BucketTotals[]> {
+  return (await subjectUsage(db, subject, from, to, bucketMs)) as BucketTotals[];
 }
 
 /** A customer's credit grants in total, and when the customer started (admin data). */

@@ -3,6 +3,7 @@ import { drizzle as drizzleDo } from 'drizzle-orm/durable-sqlite';
 import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { parseConfig } from '../../config';
 import { findKeyById } from '../../db/repos/keys.repo';
+import { sumSubjectUsageBetween } from '../../db/repos/usage-totals.repo';
 import * as schema from '../../db/schema';
 import type { NewUsageEvent } from '../../db/schema';
 import type { Db } from '../../db/types';
@@ -48,7 +49,8 @@ const PRUNE_EVERY_MS = 3_600_000;
  * period counters and credit spend come from this object's ledger, admitted calls and request-window
  * counts from its storage (GateStore), restored before the first request after a restart. Plans come
  * from D1 and are re-read at most a second after they change. Rows copied to D1 are pruned here once
- * older than the longest quota or budget period this customer's limits read (at least 35 days).
+ * older than the longest quota or budget period this customer's limits read (at least 35 days); a limit
+ * that reads further back later gets the older part from D1.
  */
 export class CustomerGate extends DurableObject<WorkerEnv> {
   private readonly ledger: LedgerStore;
@@ -79,7 +81,17 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     const local = drizzleDo(ctx.storage, { schema }) as unknown as Db;
     // Admin data is cached for at most a second: revocations and plan edits reach every object within it.
     this.changes = createChangeWatch(() => Math.floor(Date.now() / 1000));
-    this.subjects = new SubjectStore({ ...sqliteLedgerTotals(local, this.admin), spent: () => this.ledger.spentMicros() });
+    const totals = sqliteLedgerTotals(local, this.admin);
+    this.subjects = new SubjectStore({
+      ...totals,
+      // Recent rows are here; rows pruned from here are read from D1 (history that no longer changes).
+      usage: (subject, from, bucketMs) => totals.usage(subject, Math.max(from, this.gate.prunedBefore()), bucketMs),
+      history: async (subject, from, bucketMs) => {
+        const prunedBefore = this.gate.prunedBefore();
+        return from < prunedBefore ? sumSubjectUsageBetween(this.admin, subject, from, prunedBefore, bucketMs) : [];
+      },
+      spent: () => this.ledger.spentMicros(),
+    });
     this.changes.subscribe(() => this.subjects.staleGrants());
     this.log = workerLog(env);
     const alerts = new AlertRecorder(this.admin, this.log, () => {}, (run) => void ctx.waitUntil(Promise.resolve().then(run)));
@@ -124,12 +136,21 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       cost = this.engine.settle(entry.reservation, units, billable);
       this.gate.settled(row.id, entry.reservation?.subjects ?? []);
     } else if (billable && !this.ledger.has(row.id)) {
-      // No reservation here (the sweep released it): price and count the call anyway.
-      const caller = await this.callerOf(row);
-      const limits = await this.engine.limitsOf(caller);
-      if (this.ledger.has(row.id)) return 0;
-      cost = this.engine.settleUnreserved(limits, caller, row.model, units, billable, row.startedAt);
-      this.gate.settled(row.id, [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]);
+      // No reservation here (the sweep released it, or it could not be restored): price and count it anyway.
+      try {
+        const caller = await this.callerOf(row);
+        const limits = await this.engine.limitsOf(caller);
+        if (this.ledger.has(row.id)) return 0;
+        cost = this.engine.settleUnreserved(limits, caller, row.model, units, billable, row.startedAt);
+        this.gate.settled(row.id, [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]);
+      } catch (error) {
+        // D1 cannot say the plan: the row is still written (its units bill through Stripe's meters), unpriced.
+        if (this.ledger.has(row.id)) return 0;
+        this.log('error', 'ledger row written unpriced: its plan could not be read', { id: row.id, error: String((error as Error)?.message ?? error) });
+        this.gate.settled(row.id, []);
+      }
+    } else {
+      this.gate.settled(row.id, []);
     }
     this.ledger.insert({ ...row, costMicros: cost });
     await this.ensureAlarm(this.copyDelayMs);
@@ -193,8 +214,12 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     }
     this.gate.prune(now);
     if (!copyFailed && now - this.lastPrune >= PRUNE_EVERY_MS) {
-      this.lastPrune = now;
-      this.ledger.prune(now - Math.max(this.lookbackMs, KEEP_ROWS_MS));
+      const before = now - Math.max(this.lookbackMs, KEEP_ROWS_MS);
+      // The watermark goes first: a limit loading after this reads anything older from D1.
+      this.gate.setPrunedBefore(before);
+      // A large backlog is pruned over several alarms, one minute apart.
+      if (this.ledger.prune(before)) this.lastPrune = now;
+      else await this.ensureAlarm(RETRY_EVERY_MS);
     }
     if (copyFailed || this.held.size > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
   }
@@ -204,8 +229,13 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     const now = Date.now();
     this.gate.restoreCounters(this.subjects, now);
     for (const call of this.gate.admitted()) {
-      const reservation = await this.engine.restore(call.caller, call.request, call.at);
-      this.held.set(call.callId, { reservation, at: call.at });
+      try {
+        const reservation = await this.engine.restore(call.caller, call.request, call.at);
+        this.held.set(call.callId, { reservation, at: call.at });
+      } catch (error) {
+        // D1 cannot say the plan right now. The object still serves; this call settles unreserved.
+        this.log('error', 'an admitted call was not restored', { id: call.callId, error: String((error as Error)?.message ?? error) });
+      }
     }
   }
 

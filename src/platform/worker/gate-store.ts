@@ -83,6 +83,16 @@ export class GateStore {
     this.sql.exec("INSERT INTO gate_settings (name, value) VALUES ('lookback_ms', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)", ms);
   }
 
+  /** Rows that started before this were pruned from the object's ledger (0: none were); D1 still has them. */
+  prunedBefore(): number {
+    const row = this.sql.exec("SELECT value FROM gate_settings WHERE name = 'pruned_before'").toArray()[0];
+    return (row?.value as number | undefined) ?? 0;
+  }
+
+  setPrunedBefore(at: number): void {
+    this.sql.exec("INSERT INTO gate_settings (name, value) VALUES ('pruned_before', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)", at);
+  }
+
   /** Drops counters whose window has ended. */
   prune(now: number): void {
     this.sql.exec('DELETE FROM counters WHERE start + window_ms <= ?', now);

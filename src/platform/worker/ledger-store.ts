@@ -63,14 +63,23 @@ export class LedgerStore {
   }
 
   /**
-   * Deletes at most `limit` rows already copied to D1 that started before `before` (D1 keeps them; the
-   * limits engine no longer reads that far back). Returns how many were deleted.
+   * Deletes rows already copied to D1 that started before `before`, in batches of `batch`, at most
+   * `maxBatches` of them. The newest row is always kept, so SQLite never hands out a rowid at or below the
+   * copy cursor again. Returns whether everything due was deleted.
    */
-  prune(before: number, limit = 10_000): number {
+  prune(before: number, batch = 10_000, maxBatches = 20): boolean {
     const copied = this.copied();
-    return this.sql.exec('DELETE FROM usage_events WHERE rowid IN (SELECT rowid FROM usage_events WHERE rowid <= ? AND started_at < ? LIMIT ?)', copied, before, limit).rowsWritten > 0
-      ? this.sql.exec('SELECT changes() AS n').one().n as number
-      : 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const deleted = this.sql.exec(
+        `DELETE FROM usage_events WHERE rowid IN (
+           SELECT rowid FROM usage_events WHERE rowid <= ? AND started_at < ? AND rowid < (SELECT max(rowid) FROM usage_events) LIMIT ?
+         )`,
+        copied, before, batch,
+      );
+      if (deleted.rowsWritten === 0) return true;
+      if (this.sql.exec('SELECT changes() AS n').one().n as number < batch) return true;
+    }
+    return false;
   }
 
   /** Whether a row with this id is in the ledger. */

@@ -116,9 +116,14 @@ export class MemoryLimits implements LimitsEngine {
     return retake(limits, request, caller.customerId, key, customer, this.subjects, at);
   }
 
-  /** The caller's compiled plan limits (cached; edits show on the next call). */
-  limitsOf(caller: LimitCaller): Promise<CompiledLimits> {
-    return this.plans.get(caller);
+  /** The caller's compiled plan limits, with every counter they need loaded (for settleUnreserved). */
+  async limitsOf(caller: LimitCaller): Promise<CompiledLimits> {
+    const limits = await this.plans.get(caller);
+    if (limits.empty) return limits;
+    const key = this.subjects.get('key', caller.keyId);
+    const customer = this.subjects.get('customer', caller.customerId);
+    while (!this.loaded(limits, key, customer)) await this.load(limits, key, customer);
+    return limits;
   }
 
   /**

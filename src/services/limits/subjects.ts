@@ -44,6 +44,11 @@ export class SubjectState {
 export interface LedgerTotals {
   /** Billable totals of a key or customer since `from`, per bucket. */
   usage(subject: { keyId: string } | { customerId: string }, from: number, bucketMs: number | null): BucketTotals[];
+  /**
+   * Totals older than what `usage` still holds, when the ledger it reads was pruned (a Durable Object keeps
+   * recent rows; D1 has them all). Such history no longer changes, so it may be read asynchronously first.
+   */
+  history?(subject: { keyId: string } | { customerId: string }, from: number, bucketMs: number | null): Promise<BucketTotals[]>;
   /** Priced use of a customer ever. */
   spent(customerId: string): number;
   /** Credit grants and start of a customer (admin data: may be read asynchronously). */
@@ -105,9 +110,14 @@ export class SubjectStore {
     if (existing) return existing;
     const from = period.kind === 'calendar' ? oldestLiveBucket(period, now) : oldestLiveBucket(period, now) - bucketSize(period)!;
     const subject = state.kind === 'key' ? { keyId: state.id } : { customerId: state.id };
+    const older = this.totals.history ? await this.totals.history(subject, from, bucketSize(period)) : [];
+    // Another request may have installed the counters while the history was read.
+    const again = state.periods.get(`${unit}|${periodText}`);
+    if (again) return again;
     const rows = this.totals.usage(subject, from, bucketSize(period));
     for (const u of UNITS) {
       const counter = new PeriodCounter(period, u);
+      for (const row of older) counter.add(row.bucket, amountOf(u, row));
       for (const row of rows) counter.add(row.bucket, amountOf(u, row));
       state.periods.set(`${u}|${periodText}`, counter);
     }
