@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNotNull, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import { apiKeys, customers, type ApiKeyRow } from '../schema';
 import type { Db } from '../types';
 import { afterKey, toPage, type Page, type PageKey } from './paging';
@@ -17,23 +17,21 @@ export async function insertKey(db: Db, row: ApiKeyRow): Promise<void> {
 }
 
 /** The key whose secret hashes to `hash`, with its customer's status; the hot path's only key query. */
-export async function findKeyByHash(db: Db, hash: string): Promise<KeyWithCustomer | undefined> {
-  const rows = await db
-    .select({ key: apiKeys, customerStatus: customers.status, planId: customers.planId })
-    .from(apiKeys)
-    .innerJoin(customers, eq(customers.id, apiKeys.customerId))
-    .where(eq(apiKeys.hash, hash))
-    .limit(1);
-  return rows[0];
+export function findKeyByHash(db: Db, hash: string): Promise<KeyWithCustomer | undefined> {
+  return findKeyWhere(db, eq(apiKeys.hash, hash));
 }
 
 /** The key with this id, with its customer's status and plan. */
-export async function findKeyById(db: Db, id: string): Promise<KeyWithCustomer | undefined> {
+export function findKeyById(db: Db, id: string): Promise<KeyWithCustomer | undefined> {
+  return findKeyWhere(db, eq(apiKeys.id, id));
+}
+
+async function findKeyWhere(db: Db, where: SQL): Promise<KeyWithCustomer | undefined> {
   const rows = await db
     .select({ key: apiKeys, customerStatus: customers.status, planId: customers.planId })
     .from(apiKeys)
     .innerJoin(customers, eq(customers.id, apiKeys.customerId))
-    .where(eq(apiKeys.id, id))
+    .where(where)
     .limit(1);
   return rows[0];
 }

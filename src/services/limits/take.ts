@@ -32,12 +32,8 @@ export function take(
   const onlyCustomer = [customer];
   const both = [key, customer];
   const pick = (scope: Scope) => (scope === 'key' ? onlyKey : scope === 'customer' ? onlyCustomer : both);
-  const maxTokens = (request.maxTokens ?? limits.defaultMaxTokens) * (request.choices ?? 1);
-  const tokens = request.promptTokens + maxTokens;
   const tpm = limits.tpm;
-  const weighted = tpm ? Math.ceil(request.promptTokens * tpm.promptWeight + maxTokens * tpm.completionWeight) : 0;
-  const hasPrices = limits.budget !== null || limits.credits !== null;
-  const cost = hasPrices ? priceMicros(limits.prices, request.model, { promptTokens: request.promptTokens, completionTokens: maxTokens, predictions: request.predictions, requests: 1 }) : 0;
+  const { tokens, weighted, cost } = sizeOf(limits, request);
   const inputs: HeaderInputs = { rates: [], tpm: null, quotas: [] };
   let refusals: Refusal[] | null = null;
   const refuse = (code: RefusalCode, message: string, retryAt: number | null) => (refusals ??= []).push({ code, message, retryAt });
@@ -115,16 +111,23 @@ export function retake(
 ): Reservation {
   const both = [key, customer];
   const pick = (scope: Scope) => (scope === 'key' ? [key] : scope === 'customer' ? [customer] : both);
-  const maxTokens = (request.maxTokens ?? limits.defaultMaxTokens) * (request.choices ?? 1);
-  const tokens = request.promptTokens + maxTokens;
-  const tpm = limits.tpm;
-  const weighted = tpm ? Math.ceil(request.promptTokens * tpm.promptWeight + maxTokens * tpm.completionWeight) : 0;
-  const hasPrices = limits.budget !== null || limits.credits !== null;
-  const cost = hasPrices ? priceMicros(limits.prices, request.model, { promptTokens: request.promptTokens, completionTokens: maxTokens, predictions: request.predictions, requests: 1 }) : 0;
+  const { tokens, weighted, cost } = sizeOf(limits, request);
   const quotaCounters = limits.quotas.map((rule) => pick(rule.scope).map((s) => subjects.loadedPeriod(s, rule.unit, rule.periodText)!));
   const budget = limits.budget ? subjects.loadedPeriod(customer, 'cost', limits.budget.periodText)! : null;
   const credits = limits.credits ? subjects.loadedCredits(customer)! : null;
   return hold(limits, request, customerId, both, pick, quotaCounters, budget, credits, tokens, weighted, cost, at);
+}
+
+/** What a call may use at most: tokens (prompt + completion cap), TPM-weighted tokens, and cost. */
+function sizeOf(limits: CompiledLimits, request: ReserveRequest): { tokens: number; weighted: number; cost: number } {
+  const maxTokens = (request.maxTokens ?? limits.defaultMaxTokens) * (request.choices ?? 1);
+  const tpm = limits.tpm;
+  const hasPrices = limits.budget !== null || limits.credits !== null;
+  return {
+    tokens: request.promptTokens + maxTokens,
+    weighted: tpm ? Math.ceil(request.promptTokens * tpm.promptWeight + maxTokens * tpm.completionWeight) : 0,
+    cost: hasPrices ? priceMicros(limits.prices, request.model, { promptTokens: request.promptTokens, completionTokens: maxTokens, predictions: request.predictions, requests: 1 }) : 0,
+  };
 }
 
 /** Holds a call's share of every counter and takes its concurrency slots; builds the reservation. */
