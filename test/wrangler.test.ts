@@ -10,8 +10,19 @@ import type { Target } from './shared/target';
 import { freePort } from './support/ports';
 import { startSlowBackend } from './support/slow-backend';
 
-/** wrangler without telemetry, network lookups or prompts. */
-const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true', NO_COLOR: '1' };
+/**
+ * wrangler without telemetry, prompts or any lookup beyond 127.0.0.1: no banner (its update check asks the
+ * npm registry), and should any other update check run, it is pointed at a closed local port.
+ */
+const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  npm_config_registry: 'http://127.0.0.1:9/',
+  CI: 'true',
+  NO_COLOR: '1',
+};
 const WRANGLER = join(process.cwd(), 'node_modules', '.bin', 'wrangler');
 
 function wrangler(args: string[], timeoutMs = 120_000) {
