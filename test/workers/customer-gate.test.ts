@@ -7,7 +7,7 @@ import type { CustomerGate } from '../../src/platform/worker/customer-gate';
 import { STALE_RESERVATION_MS } from '../../src/platform/worker/customer-gate';
 import { DAILY_CRON } from '../../src/platform/worker/jobs';
 import { clientOf } from '../shared/target';
-import { gateOf, workersTarget } from './support';
+import { gateOf, pastRow, restart, workersTarget } from './support';
 
 const CHAT = { model: 'chat', max_tokens: 1, messages: [{ role: 'user', content: '!!!!!!' }] };
 const c = clientOf(workersTarget);
@@ -61,17 +61,6 @@ describe('the customer object holds the ledger; D1 gets a copy', () => {
   });
 });
 
-/** Drops the object from memory, as idle eviction or a deploy does; the next call constructs it again. */
-async function restart(customerId: string) {
-  await runInDurableObject(gateOf(customerId), (_instance, state) => {
-    try {
-      state.abort('restart');
-    } catch {
-      // abort() ends the object by throwing
-    }
-  }).catch(() => {});
-}
-
 describe('an object that leaves memory loses no limit state', () => {
   test('request windows survive a restart', async () => {
     const a = await c.customerWithKey({ rates: [{ requests: 2, per: '1h' }] });
@@ -105,15 +94,6 @@ describe('an object that leaves memory loses no limit state', () => {
 });
 
 describe('the object keeps what its limits read and leaves the rest to D1', () => {
-  const pastRow = (a: { keyId: string; customerId: string }, id: string, daysAgo: number) => {
-    const at = Date.now() - daysAgo * 86_400_000;
-    return {
-      id, keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
-      promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
-      errorCode: null, usageRaw: null, startedAt: at, finishedAt: at,
-    };
-  };
-
   test('copied rows older than 35 days are pruned from the object, not from D1; a 60-day rolling quota keeps them', async () => {
     const plain = await c.customerWithKey();
     const rolling = await c.customerWithKey({ quotas: [{ unit: 'requests', limit: 100, period: 'rolling:60d' }] });

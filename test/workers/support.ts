@@ -1,4 +1,4 @@
-import { applyD1Migrations, env, reset, SELF } from 'cloudflare:test';
+import { applyD1Migrations, env, reset, runInDurableObject, SELF } from 'cloudflare:test';
 import { inject } from 'vitest';
 import type { LedgerRow, Target } from '../shared/target';
 
@@ -28,3 +28,24 @@ export const workersTarget: Target = {
     await env.DB.prepare(sql).bind(...params).run();
   },
 };
+
+/** Drops the customer's object from memory, as idle eviction or a deploy does; the next call constructs it again. */
+export async function restart(customerId: string): Promise<void> {
+  await runInDurableObject(gateOf(customerId), (_instance, state) => {
+    try {
+      state.abort('restart');
+    } catch {
+      // abort() ends the object by throwing
+    }
+  }).catch(() => {});
+}
+
+/** A served chat call's ledger row (9 + 1 tokens) that started `daysAgo` days ago. */
+export function pastRow(a: { keyId: string; customerId: string }, id: string, daysAgo: number) {
+  const at = Date.now() - daysAgo * 86_400_000;
+  return {
+    id, keyId: a.keyId, customerId: a.customerId, model: 'chat', backendId: null, route: 'chat', status: 200, stream: false,
+    promptTokens: 9, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, predictions: 0, estimated: false, costMicros: 0,
+    errorCode: null, usageRaw: null, startedAt: at, finishedAt: at,
+  };
+}

@@ -87,8 +87,13 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       // Recent rows are here; rows pruned from here are read from D1 (history that no longer changes).
       usage: (subject, from, bucketMs) => totals.usage(subject, Math.max(from, this.gate.prunedBefore()), bucketMs),
       history: async (subject, from, bucketMs) => {
-        const prunedBefore = this.gate.prunedBefore();
-        return from < prunedBefore ? sumSubjectUsageBetween(this.admin, subject, from, prunedBefore, bucketMs) : [];
+        // Read again if a prune moved the watermark meanwhile: the local read starts where this one ends.
+        for (;;) {
+          const prunedBefore = this.gate.prunedBefore();
+          if (from >= prunedBefore) return [];
+          const older = await sumSubjectUsageBetween(this.admin, subject, from, prunedBefore, bucketMs);
+          if (this.gate.prunedBefore() === prunedBefore) return older;
+        }
       },
       spent: () => this.ledger.spentMicros(),
     });
@@ -137,18 +142,20 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       this.gate.settled(row.id, entry.reservation?.subjects ?? []);
     } else if (billable && !this.ledger.has(row.id)) {
       // No reservation here (the sweep released it, or it could not be restored): price and count it anyway.
+      const caller: LimitCaller = { keyId: row.keyId, customerId: row.customerId, planId: null, limitOverrides: null };
+      let limits: CompiledLimits | null = null;
       try {
-        const caller = await this.callerOf(row);
-        const limits = await this.engine.limitsOf(caller);
-        if (this.ledger.has(row.id)) return 0;
-        cost = this.engine.settleUnreserved(limits, caller, row.model, units, billable, row.startedAt);
-        this.gate.settled(row.id, [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]);
+        Object.assign(caller, await this.callerOf(row));
+        limits = await this.engine.limitsOf(caller);
       } catch (error) {
-        // D1 cannot say the plan: the row is still written (its units bill through Stripe's meters), unpriced.
-        if (this.ledger.has(row.id)) return 0;
+        // D1 cannot say the plan or the counters' history: the row is still written and counted, unpriced.
         this.log('error', 'ledger row written unpriced: its plan could not be read', { id: row.id, error: String((error as Error)?.message ?? error) });
-        this.gate.settled(row.id, []);
       }
+      if (this.ledger.has(row.id)) return 0;
+      cost = limits
+        ? this.engine.settleUnreserved(limits, caller, row.model, units, billable, row.startedAt)
+        : this.engine.countUnpriced(caller, units, row.startedAt);
+      this.gate.settled(row.id, [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]);
     } else {
       this.gate.settled(row.id, []);
     }
@@ -212,6 +219,8 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       this.gate.settled(id, []);
       this.held.delete(id);
     }
+    // Calls admitted before a restart that could not be restored, and whose rows never came.
+    for (const call of this.gate.admitted()) if (!this.held.has(call.callId) && now - call.at >= STALE_RESERVATION_MS) this.gate.settled(call.callId, []);
     this.gate.prune(now);
     if (!copyFailed && now - this.lastPrune >= PRUNE_EVERY_MS) {
       const before = now - Math.max(this.lookbackMs, KEEP_ROWS_MS);
@@ -221,7 +230,7 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       if (this.ledger.prune(before)) this.lastPrune = now;
       else await this.ensureAlarm(RETRY_EVERY_MS);
     }
-    if (copyFailed || this.held.size > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
+    if (copyFailed || this.held.size > 0 || this.gate.admitted().length > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
   }
 
   /** After a restart: the window counters, then every admitted call's holds and slots, before any request. */
@@ -229,6 +238,10 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
     const now = Date.now();
     this.gate.restoreCounters(this.subjects, now);
     for (const call of this.gate.admitted()) {
+      if (now - call.at >= STALE_RESERVATION_MS) {
+        this.gate.settled(call.callId, []);
+        continue;
+      }
       try {
         const reservation = await this.engine.restore(call.caller, call.request, call.at);
         this.held.set(call.callId, { reservation, at: call.at });
@@ -237,6 +250,8 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
         this.log('error', 'an admitted call was not restored', { id: call.callId, error: String((error as Error)?.message ?? error) });
       }
     }
+    // The sweep looks at whatever was admitted, restored or not.
+    if (this.gate.admitted().length > 0) await this.ensureAlarm(RETRY_EVERY_MS);
   }
 
   private async copyAll(): Promise<number> {

@@ -163,6 +163,19 @@ export class MemoryLimits implements LimitsEngine {
     return cost;
   }
 
+  /**
+   * Counts a settled call whose plan cannot be read (its store is unreachable) into the counters in memory:
+   * requests, tokens and predictions, at no price. Returns its cost, 0.
+   */
+  countUnpriced(caller: LimitCaller, units: Units, at: number): number {
+    const actual = { tokens: units.promptTokens + units.completionTokens, requests: 1, predictions: units.predictions, cost: 0 };
+    for (const s of [this.subjects.get('key', caller.keyId), this.subjects.get('customer', caller.customerId)]) {
+      for (const counter of s.periods.values()) counter.add(at, actual[counter.unit]);
+      s.lastActive = this.now();
+    }
+    return 0;
+  }
+
   async peekHeaders(caller: LimitCaller): Promise<Array<[string, string]>> {
     const limits = await this.plans.get(caller);
     if (limits.empty) return [];
