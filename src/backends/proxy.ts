@@ -1,4 +1,5 @@
 import type { Deps } from '../context';
+import { joinChunks } from '../domain/bytes';
 import { ServiceError } from '../domain/errors';
 import { recordCall, type CallRecord } from '../services/ledger';
 import { clientHeaders, upstreamHeaders } from './headers';
@@ -150,14 +151,7 @@ async function readAll(body: AsyncIterable<Uint8Array>, max: number): Promise<Ui
     if (size > max) throw new ServiceError('upstream_error', `The model backend's answer exceeds ${max} bytes.`);
     chunks.push(chunk);
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return joinChunks(chunks, size);
 }
 
 function parseJson(bytes: Uint8Array): unknown {

@@ -1,4 +1,5 @@
 import { ServiceError } from '../domain/errors';
+import { joinChunks } from '../domain/bytes';
 
 const tooLarge = (max: number) => new ServiceError('request_too_large', `The request body exceeds the limit of ${max} bytes.`);
 
@@ -21,13 +22,7 @@ export async function readBody(req: Request, max: number): Promise<Uint8Array> {
     chunks.push(chunk);
     size += chunk.byteLength;
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return joinChunks(chunks, size);
 }
 
 /** The request body as a stream that fails with 413 once it passes `max` bytes: nothing is buffered. */

@@ -92,6 +92,8 @@ export function behaviourSuite(getTarget: () => Target, options: { smoke?: boole
       expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
       const requestId = res.headers.get('x-request-id');
       expect(requestId).toMatch(/^req_/);
+      // The backend got the credential from the gateway's secrets (BACKEND_TOKEN), never the client's key.
+      expect(res.headers.get('x-upstream-saw-authorization')).toBe('Bearer backend-secret');
       if (!t.ledger) return;
       const rows = await ledger(a.customerId);
       expect(rows).toHaveLength(1);

@@ -5,9 +5,12 @@ import { beforeEach, describe, expect, inject, test } from 'vitest';
 import worker from '../../src/entry/worker';
 import type { CustomerGate } from '../../src/platform/worker/customer-gate';
 import { STALE_RESERVATION_MS } from '../../src/platform/worker/customer-gate';
-import { DAILY_CRON } from '../../src/platform/worker/jobs';
+import { parseConfig } from '../../src/config';
+import { buildWorkerDeps } from '../../src/platform/worker/deps';
+import { stringVars } from '../../src/platform/worker/env';
+import { DAILY_CRON, runScheduledJobs } from '../../src/platform/worker/jobs';
 import { clientOf } from '../shared/target';
-import { gateOf, pastRow, restart, workersTarget } from './support';
+import { gateOf, limitCallerOf, pastRow, restart, workersTarget } from './support';
 
 const CHAT = { model: 'chat', max_tokens: 1, messages: [{ role: 'user', content: '!!!!!!' }] };
 const c = clientOf(workersTarget);
@@ -59,6 +62,22 @@ describe('the customer object holds the ledger; D1 gets a copy', () => {
     expect(await d1Rows(a.customerId)).toHaveLength(2);
     expect(await d1Rows(b.customerId)).toHaveLength(1);
   });
+
+  test('the daily job reconciles yesterday against Stripe, after the minute job sent it', async () => {
+    expect((await c.admin('POST', '/admin/v1/billing/setup', { meters: ['requests'] })).status).toBe(200);
+    const a = await c.customerWithKey();
+    expect((await c.admin('POST', '/admin/v1/billing/link', { customer: a.customer })).status).toBe(200);
+    await gateOf(a.customerId).commit(pastRow(a, 'req_yesterday', 1));
+    const vars = stringVars(env);
+    const config = parseConfig(vars);
+    const deps = buildWorkerDeps(env, config, vars);
+    const daily = await runScheduledJobs(DAILY_CRON, deps, env, config);
+    // The row was not yet sent when the daily job ran first: it is in flight, not drift.
+    expect(daily.copied).toMatchObject({ rows: 1, failed: 0 });
+    expect(daily.reconcile).toMatchObject({ ok: true, lines: 1, drift: 0 });
+    expect((await runScheduledJobs('* * * * *', deps, env, config)).billing).toMatchObject({ delivered: 1, parked: 0 });
+    expect((await runScheduledJobs(DAILY_CRON, deps, env, config)).reconcile).toEqual({ ok: true, lines: 1, drift: 0 });
+  });
 });
 
 describe('an object that leaves memory loses no limit state', () => {
@@ -72,8 +91,7 @@ describe('an object that leaves memory loses no limit state', () => {
 
   test('a call in flight across a restart keeps its concurrency slot and its quota hold until it settles', async () => {
     const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 2 }] });
-    const plan = (await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!.plan_id;
-    const caller = { keyId: a.keyId, customerId: a.customerId, planId: plan, limitOverrides: null };
+    const caller = await limitCallerOf(a);
     expect(await gateOf(a.customerId).reserve(caller, { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_in_flight' })).toMatchObject({ ok: true });
     await restart(a.customerId);
     const busy = await c.call(a.secret, '/v1/chat/completions', CHAT);
@@ -146,8 +164,7 @@ describe('the object keeps what its limits read and leaves the rest to D1', () =
 describe('reservations the object holds', () => {
   test('an admitted call whose plan cannot be read after a restart still gets its row written', async () => {
     const a = await c.customerWithKey({ quotas: [{ unit: 'requests', limit: 10 }] });
-    const plan = (await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!.plan_id;
-    const caller = { keyId: a.keyId, customerId: a.customerId, planId: plan, limitOverrides: null };
+    const caller = await limitCallerOf(a);
     expect(await gateOf(a.customerId).reserve(caller, { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_across' })).toMatchObject({ ok: true });
     await restart(a.customerId);
     await env.DB.prepare('ALTER TABLE plans RENAME TO plans_away').run();
@@ -169,8 +186,7 @@ describe('reservations the object holds', () => {
   test('a reservation whose call never settles is released by the sweep; its late row is still priced and counted', async () => {
     const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 10 }], prices: { chat: { perRequest: 0.5 } } });
     const gate = gateOf(a.customerId);
-    const caller = { keyId: a.keyId, customerId: a.customerId, planId: null as string | null, limitOverrides: null };
-    caller.planId = ((await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!).plan_id;
+    const caller = await limitCallerOf(a);
     const request = { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_lost' };
     expect(await gate.reserve(caller, request)).toMatchObject({ ok: true });
     // The isolate that reserved died: the only slot stays taken …

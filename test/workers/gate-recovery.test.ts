@@ -4,7 +4,7 @@ import { parsePeriod } from '../../src/domain/limits/periods';
 import type { CustomerGate } from '../../src/platform/worker/customer-gate';
 import { STALE_RESERVATION_MS } from '../../src/platform/worker/customer-gate';
 import { clientOf } from '../shared/target';
-import { gateOf, pastRow, restart, workersTarget } from './support';
+import { gateOf, limitCallerOf, pastRow, restart, workersTarget } from './support';
 
 const CHAT = { model: 'chat', max_tokens: 1, messages: [{ role: 'user', content: '!!!!!!' }] };
 const c = clientOf(workersTarget);
@@ -63,8 +63,7 @@ describe('a customer object recovers from what goes wrong around it', () => {
 
   test('a call admitted before a restart that could not be restored, and never settled, is swept', async () => {
     const a = await c.customerWithKey({ concurrency: { limit: 1 }, quotas: [{ unit: 'requests', limit: 100 }] });
-    const plan = (await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string }>())!.plan_id;
-    const caller = { keyId: a.keyId, customerId: a.customerId, planId: plan, limitOverrides: null };
+    const caller = await limitCallerOf(a);
     expect(await gateOf(a.customerId).reserve(caller, { model: 'chat', promptTokens: 9, maxTokens: 1, predictions: 0, callId: 'req_dead' })).toMatchObject({ ok: true });
     await restart(a.customerId);
     // The object comes back while D1 cannot say the plan: the call is not restored.

@@ -49,3 +49,9 @@ export function pastRow(a: { keyId: string; customerId: string }, id: string, da
     errorCode: null, usageRaw: null, startedAt: at, finishedAt: at,
   };
 }
+
+/** What a customer's object is told about a caller when it reserves (the plan as D1 holds it now). */
+export async function limitCallerOf(a: { keyId: string; customerId: string }) {
+  const row = await env.DB.prepare('SELECT plan_id FROM customers WHERE id = ?').bind(a.customerId).first<{ plan_id: string | null }>();
+  return { keyId: a.keyId, customerId: a.customerId, planId: row?.plan_id ?? null, limitOverrides: null };
+}

@@ -220,7 +220,12 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       this.held.delete(id);
     }
     // Calls admitted before a restart that could not be restored, and whose rows never came.
-    for (const call of this.gate.admitted()) if (!this.held.has(call.callId) && now - call.at >= STALE_RESERVATION_MS) this.gate.settled(call.callId, []);
+    let unrestored = 0;
+    for (const call of this.gate.admitted()) {
+      if (this.held.has(call.callId)) continue;
+      if (now - call.at >= STALE_RESERVATION_MS) this.gate.settled(call.callId, []);
+      else unrestored++;
+    }
     this.gate.prune(now);
     if (!copyFailed && now - this.lastPrune >= PRUNE_EVERY_MS) {
       const before = now - Math.max(this.lookbackMs, KEEP_ROWS_MS);
@@ -230,14 +235,15 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       if (this.ledger.prune(before)) this.lastPrune = now;
       else await this.ensureAlarm(RETRY_EVERY_MS);
     }
-    if (copyFailed || this.held.size > 0 || this.gate.admitted().length > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
+    if (copyFailed || this.held.size > 0 || unrestored > 0) await this.ctx.storage.setAlarm(now + RETRY_EVERY_MS);
   }
 
   /** After a restart: the window counters, then every admitted call's holds and slots, before any request. */
   private async restore(): Promise<void> {
     const now = Date.now();
     this.gate.restoreCounters(this.subjects, now);
-    for (const call of this.gate.admitted()) {
+    const admitted = this.gate.admitted();
+    for (const call of admitted) {
       if (now - call.at >= STALE_RESERVATION_MS) {
         this.gate.settled(call.callId, []);
         continue;
@@ -251,7 +257,7 @@ export class CustomerGate extends DurableObject<WorkerEnv> {
       }
     }
     // The sweep looks at whatever was admitted, restored or not.
-    if (this.gate.admitted().length > 0) await this.ensureAlarm(RETRY_EVERY_MS);
+    if (admitted.length > 0) await this.ensureAlarm(RETRY_EVERY_MS);
   }
 
   private async copyAll(): Promise<number> {

@@ -15,7 +15,7 @@ export interface JobsReport {
   copied?: { customers: number; rows: number; failed: number };
   webhooks?: number;
   billing?: { claimedRows: number; delivered: number; parked: number } | { error: string };
-  reconcile?: { ok: boolean; drift: number } | { error: string };
+  reconcile?: { ok: boolean; lines: number; drift: number } | { error: string };
 }
 
 /**
@@ -78,7 +78,7 @@ async function reconcileYesterday(deps: Deps): Promise<JobsReport['reconcile']> 
     const r = await reconcile(billing, { from: today - DAY_MS, to: today });
     const drift = r.lines.filter((l) => l.status === 'drift');
     for (const line of drift) deps.log('error', 'billing drift', { ...line });
-    return { ok: r.ok, drift: drift.length };
+    return { ok: r.ok, lines: r.lines.length, drift: drift.length };
   } catch (error) {
     return { error: String((error as Error)?.message ?? error) };
   }
