@@ -7,7 +7,7 @@ import { startModelServer, type ModelServer } from '../src/demo/model-server';
 import { ADMIN_SECRET } from './shared/admin-token';
 import { behaviourSuite } from './shared/behaviour';
 import type { Target } from './shared/target';
-import { freePort } from './support/ports';
+import { freePort, startDroppingServer, type DroppingServer } from './support/ports';
 import { startSlowBackend } from './support/slow-backend';
 
 /**
@@ -61,6 +61,7 @@ describe('wrangler dev (smoke)', () => {
   let dev: ChildProcess | null = null;
   let backend: ModelServer;
   let slow: ModelServer;
+  let dropping: DroppingServer;
   let target: Target;
   let output = '';
 
@@ -68,6 +69,7 @@ describe('wrangler dev (smoke)', () => {
     dir = mkdtempSync(join(tmpdir(), 'tollgate-wrangler-'));
     backend = await startModelServer({ host: '127.0.0.1' });
     slow = await startSlowBackend();
+    dropping = await startDroppingServer();
     const migrated = wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir]);
     expect(migrated.status, migrated.out).toBe(0);
     const port = await freePort();
@@ -98,7 +100,7 @@ describe('wrangler dev (smoke)', () => {
       fetch: (path, init) => fetch(`${url}${path}`, init),
       backendUrl: backend.url,
       slowBackendUrl: slow.url,
-      deadUrl: `http://127.0.0.1:${await freePort()}/predict`,
+      deadUrl: dropping.url,
       reset: async () => {},
     };
   }, 120_000);
@@ -112,6 +114,7 @@ describe('wrangler dev (smoke)', () => {
     }
     await backend?.close();
     await slow?.close();
+    await dropping?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

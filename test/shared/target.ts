@@ -30,7 +30,7 @@ export interface Target {
   backendUrl: string;
   /** A test model backend that streams slowly (a pause before each event). */
   slowBackendUrl: string;
-  /** A URL where nothing listens. */
+  /** A backend URL that cannot be reached (its server drops every connection). */
   deadUrl: string;
   /** Empties storage before a test where the runtime's tests must (workerd); a no-op elsewhere. */
   reset(): Promise<void>;

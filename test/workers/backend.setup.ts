@@ -1,18 +1,15 @@
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { startModelServer } from '../../src/demo/model-server';
 import { startFakeStripe } from '../support/fake-stripe/server';
+import { startDroppingServer } from '../support/ports';
 import { startSlowBackend } from '../support/slow-backend';
 
 /** Runs in Node before the Workers tests: the test model backend they proxy to and a Stripe-compatible server, on 127.0.0.1. */
 export default async function setup(project: TestProject) {
   const backend = await startModelServer({ host: '127.0.0.1' });
   project.provide('backendUrl', backend.url);
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  project.provide('deadUrl', `http://127.0.0.1:${port}/predict`);
+  const dropping = await startDroppingServer();
+  project.provide('deadUrl', dropping.url);
   const slow = await startSlowBackend();
   project.provide('slowBackendUrl', slow.url);
   const hang = await startModelServer({ host: '127.0.0.1' });
@@ -25,5 +22,6 @@ export default async function setup(project: TestProject) {
     await stripe.close();
     await slow.close();
     await hang.close();
+    await dropping.close();
   };
 }
